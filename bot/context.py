@@ -1,0 +1,145 @@
+"""What a handler sees during one turn. Handlers never see a channel SDK or a database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from bot.model import Button, Inbound, Outbound
+
+if TYPE_CHECKING:
+    from bot.intents import IntentMatch, IntentMatcher
+
+
+@dataclass(slots=True)
+class DialogState:
+    """The bot's dialog state; it belongs to the conversation, not to a channel."""
+
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> DialogState:
+        raw = raw or {}
+        return cls(step=raw.get("step"), data=dict(raw.get("data") or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptEntry:
+    id: int
+    channel: str
+    direction: str
+    sender: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    id: int
+    display_name: str
+    phone: str
+    email: str
+    identities: tuple[tuple[str, str], ...]  # (channel, external id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    id: int
+    state: str
+    last_channel: str
+    last_inbound: dict[str, str]
+
+
+@dataclass(slots=True)
+class Reply:
+    outbound: Outbound
+    channel: str | None = None  # None: the channel the customer last wrote on
+
+
+class TurnContext:
+    """One bot turn: the message, who sent it, the thread, and what the bot decides to do."""
+
+    def __init__(
+        self,
+        *,
+        message: Inbound,
+        customer: CustomerView,
+        conversation: ConversationView,
+        dialog: DialogState,
+        transcript: list[TranscriptEntry],
+        matcher: IntentMatcher | None,
+        language: str,
+        memory: dict[str, Any],
+    ) -> None:
+        self.message = message
+        self.customer = customer
+        self.conversation = conversation
+        self.dialog = dialog
+        self.transcript = transcript
+        self.language = language
+        # Conversation-scoped facts the core keeps across turns (offered buttons, misses).
+        self.memory = memory
+        self.replies: list[Reply] = []
+        self.handoff_reason: str | None = None
+        self.unhandled = False
+        self.match: re.Match[str] | None = None
+        self._matcher = matcher
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def payload(self) -> str:
+        return self.message.payload
+
+    @cached_property
+    def intent(self) -> IntentMatch | None:
+        """The matched intent; a button whose payload names an intent is that intent."""
+        from bot.intents import IntentMatch
+
+        if self.payload and self.payload.isidentifier():
+            return IntentMatch(self.payload, 100.0)
+        if self._matcher is None or not self.text.strip():
+            return None
+        return self._matcher.match(self.text)
+
+    def t(self, tr: str, en: str) -> str:
+        """Pick the Turkish or English wording for this customer."""
+        return en if self.language == "en" else tr
+
+    async def reply(
+        self,
+        text: str | Outbound = "",
+        *,
+        buttons: list[Button] | list[tuple[str, str]] | None = None,
+        channel: str | None = None,
+    ) -> None:
+        """Queue a reply; it is written to the outbox when the turn commits."""
+        if isinstance(text, Outbound):
+            outbound = text
+        else:
+            outbound = Outbound(
+                text=text,
+                buttons=[b if isinstance(b, Button) else Button(b[0], b[1]) for b in buttons or []],
+            )
+        self.replies.append(Reply(outbound, channel))
+
+    def handoff(self, reason: str = "customer_request") -> None:
+        """Ask for a human: the conversation is queued and the bot stops answering."""
+        self.handoff_reason = reason
+
+    def goto(self, step: str | None, **data: Any) -> None:
+        self.dialog.step = step
+        self.dialog.data.update(data)
+
+    def reset(self) -> None:
+        self.dialog.step = None
+        self.dialog.data.clear()

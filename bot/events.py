@@ -1,0 +1,40 @@
+"""Live events for WebSocket clients (agent console, API consumers) over coordination pub/sub.
+
+Events are small notices ("message 42 of conversation 7 changed"); a client that cares reads
+the row through the API. In scale-out the topics live in Redis, so a client connected to any
+worker hears what every worker ingests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage.coordination import Coordination
+
+CONSOLE_TOPIC = "console"
+
+
+def conversation_topic(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+class EventBus:
+    def __init__(self, coordination: Coordination) -> None:
+        self._coordination = coordination
+
+    async def publish(self, conversation_id: int | None, event: dict[str, Any]) -> None:
+        if conversation_id is not None:
+            await self._coordination.publish(conversation_topic(conversation_id), event)
+        await self._coordination.publish(CONSOLE_TOPIC, event)
+
+    async def message_changed(self, message_id: int, conversation_id: int | None = None) -> None:
+        await self.publish(
+            conversation_id,
+            {"type": "message", "message_id": message_id, "conversation_id": conversation_id},
+        )
+
+    async def conversation_changed(self, conversation_id: int, state: str) -> None:
+        await self.publish(
+            conversation_id,
+            {"type": "conversation", "conversation_id": conversation_id, "state": state},
+        )

@@ -1,0 +1,145 @@
+"""Ingest: dedupe, attach to one customer and thread, persist, then let the provider go.
+
+No bot work happens here: the turn runs after the commit, so a provider's request returns in
+milliseconds, and what was acknowledged is already on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.events import EventBus
+from bot.metrics import Metrics
+from bot.model import DELIVERY_RANK, Event, Inbound, Kind, Sender, StatusUpdate, utcnow
+from storage import conversations, customers, messages
+
+log = logging.getLogger("omnigate.gateway")
+
+
+class Unavailable(Exception):
+    """The gateway cannot take the message now (shutting down, database down): answer 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    kind: str  # message | status
+    message_id: int | None = None
+    conversation_id: int | None = None
+    customer_id: int | None = None
+    duplicate: bool = False
+
+
+class Gateway:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        events: EventBus,
+        metrics: Metrics,
+        schedule_turns: Callable[[int], None],
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._metrics = metrics
+        self._schedule = schedule_turns
+        self.accepting = True
+
+    async def ingest(self, events: list[Event]) -> list[IngestResult]:
+        """Persist every event of one provider request in one transaction."""
+        if not self.accepting:
+            raise Unavailable("shutting down")
+        results: list[IngestResult] = []
+        try:
+            async with self._sessions() as session, session.begin():
+                for event in events:
+                    if isinstance(event, Inbound):
+                        results.append(await self._store_inbound(session, event))
+                    else:
+                        results.append(await self._store_status(session, event))
+        except Unavailable:
+            raise
+        except Exception as exc:  # the database is the source of truth: no commit, no ack
+            log.exception("ingest failed")
+            raise Unavailable(f"storage error: {type(exc).__name__}") from exc
+        await self._after_commit(events, results)
+        return results
+
+    async def _store_inbound(self, session: AsyncSession, event: Inbound) -> IngestResult:
+        now = utcnow()
+        identity = await customers.resolve_identity(
+            session,
+            event.channel,
+            event.external_id or event.address.chat_id,
+            now=now,
+            address=event.address.to_dict(),
+            display_name=event.profile_name,
+        )
+        conversation = await conversations.open_conversation(session, identity.customer_id, now)
+        payload: dict[str, object] = dict(event.extra)
+        if event.payload:
+            payload["payload"] = event.payload
+        message_id, duplicate = await messages.insert_inbound(
+            session,
+            {
+                "conversation_id": conversation.id,
+                "customer_id": identity.customer_id,
+                "direction": "in",
+                "channel": event.channel,
+                "provider": event.address.provider,
+                "sender": Sender.CUSTOMER,
+                "kind": event.kind,
+                "text": event.text,
+                "payload": payload,
+                "media": [m.to_dict() for m in event.media],
+                "address": event.address.to_dict(),
+                "provider_message_id": event.provider_id,
+                "delivery_status": "",
+                "error_code": "",
+                "error_message": "",
+                "note": False,
+                # An edit is recorded, not answered.
+                "turn_status": "skipped" if event.kind == Kind.EDIT else "pending",
+                "raw": event.raw,
+                "created_at": now,
+            },
+        )
+        if not duplicate:
+            conversations.touch_inbound(conversation, event.channel, now)
+        event.id = message_id
+        return IngestResult(
+            "message", message_id, conversation.id, identity.customer_id, duplicate=duplicate
+        )
+
+    async def _store_status(self, session: AsyncSession, event: StatusUpdate) -> IngestResult:
+        changed = await messages.apply_status(
+            session,
+            event.channel,
+            event.provider_message_id,
+            event.status,
+            DELIVERY_RANK,
+            error_code=event.error_code,
+            error_message=event.error_message,
+            now=utcnow(),
+        )
+        return IngestResult("status", changed, duplicate=changed is None)
+
+    async def _after_commit(self, events: list[Event], results: list[IngestResult]) -> None:
+        for event, result in zip(events, results, strict=True):
+            if result.kind == "status":
+                if result.message_id is not None:
+                    await self._events.message_changed(result.message_id)
+                continue
+            assert isinstance(event, Inbound) and result.conversation_id is not None
+            if result.duplicate:
+                self._metrics.duplicates.labels(event.channel).inc()
+                log.info(
+                    "duplicate delivery ignored",
+                    extra={"conversation_id": result.conversation_id, "channel": event.channel},
+                )
+                continue
+            self._metrics.messages_in.labels(event.channel).inc()
+            self._schedule(result.conversation_id)
+            await self._events.message_changed(result.message_id or 0, result.conversation_id)

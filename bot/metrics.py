@@ -1,0 +1,63 @@
+"""Prometheus metrics, one registry per application (tests run several apps in a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages_in = Counter(
+            "omnigate_messages_in_total",
+            "Inbound messages stored",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.duplicates = Counter(
+            "omnigate_duplicates_total",
+            "Provider retries recognised as duplicates",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.messages_out = Counter(
+            "omnigate_messages_out_total",
+            "Outbound messages accepted by the provider",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.delivery_failures = Counter(
+            "omnigate_delivery_failures_total",
+            "Outbound messages that failed for good",
+            ["channel", "code"],
+            registry=self.registry,
+        )
+        self.send_retries = Counter(
+            "omnigate_send_retries_total",
+            "Send attempts to be retried",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.webhooks_rejected = Counter(
+            "omnigate_webhooks_rejected_total",
+            "Webhook requests refused",
+            ["provider", "status"],
+            registry=self.registry,
+        )
+        self.turn_latency = Histogram(
+            "omnigate_turn_seconds",
+            "From message stored to the bot's turn committed",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "omnigate_outbox_depth", "Outbox rows waiting to be sent", registry=self.registry
+        )
+        self.outbox_age = Gauge(
+            "omnigate_outbox_oldest_seconds",
+            "Age of the oldest waiting outbox row",
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,127 @@
+"""Wires the parts together and owns their lifecycle: start in order, stop gracefully."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.base import ChannelAdapter
+from adapters.registry import build_adapters
+from adapters.webchat import SessionSigner, WebchatAdapter
+from bot.events import EventBus
+from bot.gateway import Gateway
+from bot.intents import IntentMatcher
+from bot.metrics import Metrics
+from bot.router import Router
+from bot.sender import OutboxSender
+from bot.settings import Settings
+from bot.turns import TurnRunner
+from bot.webchat_host import WebchatHostImpl
+from storage.coordination import Coordination, create_coordination
+from storage.database import create_engine, session_factory
+from storage.dialect import insert_ignoring_conflicts
+from storage.migrate import migrate
+from storage.tables import KeyValue
+
+log = logging.getLogger("omnigate.runtime")
+
+
+class Runtime:
+    """Everything one gateway process runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        router: Router | None = None,
+        intents_file: Path | None = None,
+        adapters: dict[str, ChannelAdapter] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self._router = router
+        self._intents_file = intents_file
+        self.adapters = adapters if adapters is not None else build_adapters(settings)
+        self.engine: AsyncEngine
+        self.sessions: async_sessionmaker[AsyncSession]
+        self.coordination: Coordination
+        self.events: EventBus
+        self.gateway: Gateway
+        self.turns: TurnRunner
+        self.sender: OutboxSender
+        self.webchat_host: WebchatHostImpl
+        self.webchat_signer: SessionSigner
+
+    async def start(self) -> None:
+        from handlers import INTENTS_FILE, build_router
+
+        settings = self.settings
+        self.engine = create_engine(settings.database_url)
+        await migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.coordination = create_coordination(settings.redis_url)
+        self.events = EventBus(self.coordination)
+        matcher = IntentMatcher.from_yaml(self._intents_file or INTENTS_FILE)
+        self.sender = OutboxSender(
+            self.sessions,
+            self.coordination,
+            self.adapters,
+            self.events,
+            self.metrics,
+            max_attempts=settings.outbox_max_attempts,
+            poll_interval=settings.outbox_poll_interval,
+        )
+        self.turns = TurnRunner(
+            self.sessions,
+            self.coordination,
+            self._router or build_router(),
+            matcher,
+            self.events,
+            self.metrics,
+            self.sender.wake,
+            default_language=settings.default_language,
+            concurrency=settings.turn_concurrency,
+        )
+        self.gateway = Gateway(self.sessions, self.events, self.metrics, self.turns.schedule)
+        self.webchat_host = WebchatHostImpl(self.gateway, self.sessions, self.coordination)
+        self.webchat_signer = SessionSigner(await self._instance_secret("webchat_session_secret"))
+        for adapter in self.adapters.values():
+            if isinstance(adapter, WebchatAdapter):
+                adapter.host = self.webchat_host
+            adapter.bind(self.gateway.ingest)
+            if adapter.configured:
+                await adapter.start()
+        await self.turns.start()
+        await self.sender.start()
+        log.info("gateway started (database %s)", self.engine.url.render_as_string())
+
+    async def stop(self) -> None:
+        """SIGTERM: stop taking work, finish the turns in flight, flush what we can."""
+        grace = self.settings.shutdown_grace
+        self.gateway.accepting = False
+        await self.turns.stop(grace)
+        await self.sender.stop(grace)
+        for adapter in self.adapters.values():
+            try:
+                await adapter.close()
+            except Exception:
+                log.exception("closing %s failed", adapter.name)
+        await self.coordination.close()
+        await self.engine.dispose()
+        log.info("gateway stopped")
+
+    async def _instance_secret(self, key: str) -> bytes:
+        """A secret generated once per installation and shared by every worker."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                insert_ignoring_conflicts(session, KeyValue).values(
+                    key=key, value=secrets.token_hex(32)
+                )
+            )
+            value = await session.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        assert value is not None
+        return bytes.fromhex(value)

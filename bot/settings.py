@@ -1,0 +1,100 @@
+"""Configuration from `OMNIGATE_*` environment variables (every one is listed in the README)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///omnigate.db"
+    redis_url: str = ""
+    public_url: str = ""
+    api_token: str = ""
+    log_level: str = "INFO"
+    log_format: str = "text"  # text | json
+    max_body_bytes: int = 1_048_576
+    # Web chat
+    webchat_max_text: int = 4096
+    webchat_burst_limit: int = 100
+    webchat_burst_window: float = 10.0
+    webchat_identity_secret: str = ""
+    # Bot
+    default_language: str = "tr"
+    default_region: str = "TR"
+    # Outbox
+    outbox_max_attempts: int = 10
+    outbox_poll_interval: float = 1.0
+    shutdown_grace: float = 10.0
+    turn_concurrency: int = 64
+    # Telegram
+    telegram_token: str = ""
+    telegram_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: str = "webhook"  # webhook | polling
+    telegram_send_rate: float = 30.0
+    telegram_allow_groups: bool = False
+    # Twilio
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_sms_from: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_send_rate: float = 100.0
+    sms_max_segments: int = 6
+    # WhatsApp Cloud API
+    whatsapp_token: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+    whatsapp_send_rate: float = 80.0
+    # Template sent when the 24 h window is closed (empty: move to another channel or hold).
+    whatsapp_reengage_template: str = ""
+    whatsapp_reengage_content_sid: str = ""
+    # Slack
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_channel: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"OMNIGATE_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def public_base(self) -> str:
+        """The URL providers call, without a trailing slash."""
+        base = self.public_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/")

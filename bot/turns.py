@@ -1,0 +1,303 @@
+"""Bot turns: one at a time per conversation, in arrival order, any number of conversations
+in parallel.
+
+The inbox is the messages table itself: an inbound row is `pending` until the transaction that
+writes the bot's replies (to the outbox) and its new dialog state also marks it `done`. A crash
+before that commit leaves it pending and it is answered after restart; a crash after it cannot
+answer it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.context import (
+    ConversationView,
+    CustomerView,
+    DialogState,
+    TranscriptEntry,
+    TurnContext,
+)
+from bot.events import EventBus
+from bot.intents import IntentMatcher
+from bot.metrics import Metrics
+from bot.model import Address, Delivery, Inbound, Kind, Media, Sender, utcnow
+from bot.router import Router
+from bot.textnorm import detect_language
+from storage import conversations, customers, messages, outbox
+from storage.coordination import Coordination
+from storage.tables import MessageRow
+
+log = logging.getLogger("omnigate.turns")
+
+LOCK_TTL = 60.0
+# How many of the customer's latest messages a handler sees as context.
+TRANSCRIPT_SIZE = 50
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        coordination: Coordination,
+        router: Router,
+        matcher: IntentMatcher | None,
+        events: EventBus,
+        metrics: Metrics,
+        wake_sender: Callable[[], None],
+        *,
+        default_language: str = "tr",
+        concurrency: int = 64,
+        sweep_interval: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._coordination = coordination
+        self._router = router
+        self._matcher = matcher
+        self._events = events
+        self._metrics = metrics
+        self._wake_sender = wake_sender
+        self._default_language = default_language
+        self._slots = asyncio.Semaphore(concurrency)
+        self._sweep_interval = sweep_interval
+        self._owner = f"turns-{uuid.uuid4().hex[:12]}"
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def schedule(self, conversation_id: int) -> None:
+        """Make sure the conversation's pending messages get their turns (non-blocking)."""
+        if self._stopping:
+            return
+        if conversation_id in self._running:
+            self._again.add(conversation_id)
+            return
+        task = asyncio.create_task(self._drain(conversation_id))
+        self._running[conversation_id] = task
+        task.add_done_callback(lambda _t, cid=conversation_id: self._running.pop(cid, None))
+
+    async def start(self) -> None:
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def sweep(self) -> None:
+        """Pick up conversations with pending messages: after a restart, a crash elsewhere,
+        or a message that arrived while another worker held the conversation."""
+        async with self._sessions() as session:
+            pending = await messages.pending_conversations(session)
+        for conversation_id in pending:
+            self.schedule(conversation_id)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sweep failed")
+
+    async def stop(self, grace: float) -> None:
+        """Take no new turns; let the ones in flight finish within `grace` seconds."""
+        self._stopping = True
+        if self._sweeper:
+            self._sweeper.cancel()
+        tasks = list(self._running.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+
+    @property
+    def busy(self) -> int:
+        return len(self._running)
+
+    async def _drain(self, conversation_id: int) -> None:
+        key = f"turn:{conversation_id}"
+        if not await self._coordination.try_lock(key, self._owner, LOCK_TTL):
+            return  # another worker runs this conversation; the sweeper retries later
+        try:
+            while not self._stopping:
+                self._again.discard(conversation_id)
+                async with self._sessions() as session:
+                    row = await messages.next_pending(session, conversation_id)
+                if row is None:
+                    if conversation_id in self._again:
+                        continue
+                    return
+                async with self._slots:
+                    await self._run_turn(row)
+                await self._coordination.extend_lock(key, self._owner, LOCK_TTL)
+        except Exception:
+            log.exception("turns failed", extra={"conversation_id": conversation_id})
+        finally:
+            await self._coordination.unlock(key, self._owner)
+
+    # -- one turn ---------------------------------------------------------------------------
+
+    async def _run_turn(self, row: MessageRow) -> None:
+        started = time.perf_counter()
+        async with self._sessions() as session:
+            conversation = await session.get(conversations.ConversationRow, row.conversation_id)
+            customer = await customers.get_customer(session, row.customer_id)
+            identities = await customers.identities_of(session, row.customer_id)
+            history = await messages.transcript(
+                session, row.customer_id, TRANSCRIPT_SIZE, include_notes=False
+            )
+        assert conversation is not None and customer is not None
+
+        if conversation.state != "bot":
+            # A person owns (or is about to own) the conversation: the bot stays silent.
+            async with self._sessions() as session, session.begin():
+                await messages.finish_turn(session, row.id, "skipped")
+            return
+
+        memory: dict[str, Any] = dict(conversation.dialog or {})
+        inbound = _inbound_from_row(row)
+        _map_numbered_answer(inbound, memory)
+        language = memory.get("lang") or self._default_language
+        if any(ch.isalpha() for ch in inbound.text):  # "12345" says nothing of the language
+            language = detect_language(inbound.text)
+        ctx = TurnContext(
+            message=inbound,
+            customer=CustomerView(
+                id=customer.id,
+                display_name=customer.display_name,
+                phone=customer.phone,
+                email=customer.email,
+                identities=tuple((i.channel, i.external_id) for i in identities),
+            ),
+            conversation=ConversationView(
+                id=conversation.id,
+                state=conversation.state,
+                last_channel=conversation.last_channel,
+                last_inbound=dict(conversation.last_inbound or {}),
+            ),
+            dialog=DialogState.from_dict(memory.get("dialog")),
+            transcript=[
+                TranscriptEntry(m.id, m.channel, m.direction, m.sender, m.text, m.created_at)
+                for m in history
+            ],
+            matcher=self._matcher,
+            language=language,
+            memory=memory,
+        )
+        status = "done"
+        try:
+            await self._router.handle(ctx)
+        except Exception:
+            log.exception("handler failed", extra={"conversation_id": conversation.id})
+            status = "failed"
+            ctx.replies.clear()
+            await ctx.reply(
+                ctx.t(
+                    "Üzgünüm, bir sorun oluştu. Lütfen tekrar dener misiniz?",
+                    "Sorry, something went wrong. Could you try again?",
+                )
+            )
+        await self._commit(row, ctx, status, identities)
+        self._metrics.turn_latency.observe(time.perf_counter() - started)
+
+    async def _commit(
+        self, row: MessageRow, ctx: TurnContext, status: str, identities: list[Any]
+    ) -> None:
+        now = utcnow()
+        reply_ids: list[int] = []
+        async with self._sessions() as session, session.begin():
+            if not await messages.finish_turn(session, row.id, status):
+                return  # answered already (another worker after a lease expiry): roll back
+            conversation = await conversations.lock_conversation(session, row.conversation_id)
+            assert conversation is not None
+            memory = dict(ctx.memory)
+            memory["dialog"] = ctx.dialog.to_dict()
+            memory["lang"] = ctx.language
+            offered: list[dict[str, str]] = []
+            for reply in ctx.replies:
+                address = _reply_address(row, reply.channel, identities)
+                body = {**reply.outbound.to_dict(), "sender": Sender.BOT.value}
+                offered = body["buttons"] or offered
+                message = await messages.insert_outbound(
+                    session,
+                    {
+                        "conversation_id": conversation.id,
+                        "customer_id": row.customer_id,
+                        "direction": "out",
+                        "channel": address.channel,
+                        "provider": address.provider,
+                        "sender": Sender.BOT,
+                        "kind": Kind.TEXT,
+                        "text": reply.outbound.text,
+                        "payload": {"buttons": body["buttons"]},
+                        "media": body["media"],
+                        "address": address.to_dict(),
+                        "delivery_status": Delivery.PENDING,
+                        "created_at": now,
+                    },
+                )
+                session.add(
+                    outbox.new_row(message.id, conversation.id, address.to_dict(), body, now)
+                )
+                reply_ids.append(message.id)
+            if ctx.replies:
+                memory["buttons"] = offered
+            conversation.dialog = memory
+            conversation.updated_at = now
+            if ctx.handoff_reason:
+                conversation.state = "queued"
+                conversation.handoff_reason = ctx.handoff_reason
+        if reply_ids:
+            self._wake_sender()
+        for message_id in reply_ids:
+            await self._events.message_changed(message_id, row.conversation_id)
+        if ctx.handoff_reason:
+            await self._events.conversation_changed(row.conversation_id, "queued")
+
+
+def _inbound_from_row(row: MessageRow) -> Inbound:
+    payload = dict(row.payload or {})
+    button_payload = str(payload.pop("payload", "") or "")
+    assert row.address is not None
+    return Inbound(
+        id=row.id,
+        provider_id=row.provider_message_id or "",
+        address=Address.from_dict(row.address),
+        kind=row.kind,
+        text=row.text,
+        payload=button_payload,
+        media=[Media.from_dict(m) for m in row.media or []],
+        timestamp=row.created_at,
+        extra=payload,
+    )
+
+
+def _map_numbered_answer(inbound: Inbound, memory: dict[str, Any]) -> None:
+    """On channels without native buttons we offered "1) …, 2) …": map "2" to its payload."""
+    offered = memory.get("buttons") or []
+    numbered_channel = inbound.channel == "sms" or inbound.address.provider == "twilio"
+    if inbound.payload or not offered or not numbered_channel:
+        return
+    text = inbound.text.strip().rstrip(").")
+    if text.isdigit() and 1 <= int(text) <= len(offered):
+        chosen = offered[int(text) - 1]
+        inbound.kind = Kind.BUTTON
+        inbound.payload = chosen["payload"]
+        inbound.extra["numbered_answer"] = text
+
+
+def _reply_address(row: MessageRow, channel: str | None, identities: list[Any]) -> Address:
+    """The channel the customer last wrote on, unless the handler asked for another."""
+    assert row.address is not None
+    if channel and channel != row.channel:
+        for identity in identities:
+            if identity.channel == channel and identity.address and not identity.unreachable:
+                return Address.from_dict(identity.address)
+    return Address.from_dict(row.address)

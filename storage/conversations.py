@@ -1,0 +1,65 @@
+"""Conversations: one open thread per customer, across channels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignoring_conflicts, is_postgres
+from storage.tables import ConversationRow
+
+OPEN_STATES = ("bot", "queued", "agent")
+
+
+async def open_conversation(
+    session: AsyncSession, customer_id: int, now: datetime
+) -> ConversationRow:
+    """The customer's open conversation, started (with the bot) if there is none."""
+    found = await find_open(session, customer_id)
+    if found is not None:
+        return found
+    # The partial unique index lets only one open conversation exist per customer.
+    await session.execute(
+        insert_ignoring_conflicts(session, ConversationRow).values(
+            customer_id=customer_id,
+            state="bot",
+            handoff_reason="",
+            team="",
+            dialog={},
+            last_inbound={},
+            last_channel="",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    found = await find_open(session, customer_id)
+    assert found is not None
+    return found
+
+
+async def find_open(session: AsyncSession, customer_id: int) -> ConversationRow | None:
+    return await session.scalar(
+        select(ConversationRow).where(
+            ConversationRow.customer_id == customer_id,
+            ConversationRow.state.in_(OPEN_STATES),
+        )
+    )
+
+
+async def lock_conversation(session: AsyncSession, conversation_id: int) -> ConversationRow | None:
+    """Read a conversation for update (row lock on PostgreSQL; SQLite has one writer)."""
+    query = select(ConversationRow).where(ConversationRow.id == conversation_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    return (await session.execute(query.execution_options(populate_existing=True))).scalar()
+
+
+def touch_inbound(conversation: ConversationRow, channel: str, now: datetime) -> None:
+    last: dict[str, Any] = dict(conversation.last_inbound or {})
+    last[channel] = now.isoformat()
+    conversation.last_inbound = last
+    conversation.last_channel = channel
+    conversation.updated_at = now

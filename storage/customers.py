@@ -1,0 +1,86 @@
+"""Customers and their identities (channel + external id -> one customer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignoring_conflicts
+from storage.tables import CustomerRow, IdentityRow
+
+
+async def find_identity(
+    session: AsyncSession, channel: str, external_id: str
+) -> IdentityRow | None:
+    return await session.scalar(
+        select(IdentityRow).where(
+            IdentityRow.channel == channel, IdentityRow.external_id == external_id
+        )
+    )
+
+
+async def resolve_identity(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    now: datetime,
+    address: dict[str, Any] | None = None,
+    display_name: str = "",
+    verified: bool = False,
+) -> IdentityRow:
+    """The identity's row, creating a new customer for a first contact.
+
+    Safe under concurrency: two workers seeing the same new sender at once end with one
+    identity (the unique constraint decides, the loser reads the winner's row).
+    """
+    identity = await find_identity(session, channel, external_id)
+    if identity is None:
+        customer = CustomerRow(display_name=display_name, created_at=now, updated_at=now)
+        if channel in ("sms", "whatsapp") and external_id.startswith("+"):
+            customer.phone = external_id
+        session.add(customer)
+        await session.flush()
+        await session.execute(
+            insert_ignoring_conflicts(session, IdentityRow).values(
+                customer_id=customer.id,
+                channel=channel,
+                external_id=external_id,
+                verified=verified,
+                link_reason="first_contact",
+                address=address,
+                display_name=display_name,
+                unreachable=False,
+                opt_source="",
+                created_at=now,
+            )
+        )
+        identity = await find_identity(session, channel, external_id)
+        assert identity is not None
+        if identity.customer_id != customer.id:  # lost the race: drop our empty customer
+            await session.delete(customer)
+    changes: dict[str, Any] = {"last_inbound_at": now}
+    if address and address != identity.address:
+        changes["address"] = address
+    if display_name and display_name != identity.display_name:
+        changes["display_name"] = display_name
+    await session.execute(
+        update(IdentityRow).where(IdentityRow.id == identity.id).values(**changes)
+    )
+    for key, value in changes.items():
+        setattr(identity, key, value)
+    return identity
+
+
+async def get_customer(session: AsyncSession, customer_id: int) -> CustomerRow | None:
+    return await session.get(CustomerRow, customer_id)
+
+
+async def identities_of(session: AsyncSession, customer_id: int) -> list[IdentityRow]:
+    rows = await session.scalars(
+        select(IdentityRow).where(IdentityRow.customer_id == customer_id).order_by(IdentityRow.id)
+    )
+    return list(rows)

@@ -1,0 +1,128 @@
+"""The append-only transcript, and the inbound rows' turn status (the conversation inbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialect import insert_ignoring_conflicts
+from storage.tables import MessageRow
+
+
+async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> tuple[int, bool]:
+    """Store a customer's message once: returns (id, duplicate)."""
+    stmt = insert_ignoring_conflicts(session, MessageRow).values(**values).returning(MessageRow.id)
+    new_id = (await session.execute(stmt)).scalar()
+    if new_id is not None:
+        return new_id, False
+    existing = await session.scalar(
+        select(MessageRow.id).where(
+            MessageRow.channel == values["channel"],
+            MessageRow.provider_message_id == values["provider_message_id"],
+        )
+    )
+    assert existing is not None
+    return existing, True
+
+
+async def insert_outbound(session: AsyncSession, values: dict[str, Any]) -> MessageRow:
+    row = MessageRow(**values)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def pending_conversations(session: AsyncSession, limit: int = 1000) -> list[int]:
+    rows = await session.scalars(
+        select(MessageRow.conversation_id)
+        .where(MessageRow.turn_status == "pending")
+        .group_by(MessageRow.conversation_id)
+        .order_by(MessageRow.conversation_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def next_pending(session: AsyncSession, conversation_id: int) -> MessageRow | None:
+    return await session.scalar(
+        select(MessageRow)
+        .where(MessageRow.conversation_id == conversation_id, MessageRow.turn_status == "pending")
+        .order_by(MessageRow.id)
+        .limit(1)
+    )
+
+
+async def finish_turn(session: AsyncSession, message_id: int, status: str) -> bool:
+    """Mark an inbound message answered; False if another worker already did."""
+    result = await session.execute(
+        update(MessageRow)
+        .where(MessageRow.id == message_id, MessageRow.turn_status == "pending")
+        .values(turn_status=status)
+    )
+    return result.rowcount == 1
+
+
+async def transcript(
+    session: AsyncSession, customer_id: int, limit: int = 50, include_notes: bool = True
+) -> list[MessageRow]:
+    """The customer's latest messages across channels and conversations, oldest first."""
+    query = select(MessageRow).where(MessageRow.customer_id == customer_id)
+    if not include_notes:
+        query = query.where(MessageRow.note.is_(False))
+    rows = await session.scalars(query.order_by(MessageRow.id.desc()).limit(limit))
+    return list(reversed(list(rows)))
+
+
+async def messages_of_customer(
+    session: AsyncSession, customer_id: int, after_id: int = 0, limit: int = 500
+) -> list[MessageRow]:
+    rows = await session.scalars(
+        select(MessageRow)
+        .where(MessageRow.customer_id == customer_id, MessageRow.id > after_id)
+        .order_by(MessageRow.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def apply_status(
+    session: AsyncSession,
+    channel: str,
+    provider_message_id: str,
+    status: str,
+    rank: dict[str, int],
+    *,
+    error_code: str = "",
+    error_message: str = "",
+    now: datetime,
+) -> int | None:
+    """Move an outbound message forward to `status`; never back (callbacks come out of order).
+
+    Returns the message id when it changed, None when unknown or already further along.
+    """
+    new_rank = rank.get(status)
+    if new_rank is None:
+        return None
+    current_rank = case(
+        *((MessageRow.delivery_status == name, value) for name, value in rank.items()),
+        else_=-1,
+    )
+    values: dict[str, Any] = {"delivery_status": status, "updated_at": now}
+    if error_code or error_message:
+        values.update(error_code=error_code, error_message=error_message)
+    result = await session.execute(
+        update(MessageRow)
+        .where(
+            and_(
+                MessageRow.channel == channel,
+                MessageRow.provider_message_id == provider_message_id,
+                current_rank < new_rank,
+            )
+        )
+        .values(**values)
+        .returning(MessageRow.id)
+    )
+    return result.scalar()

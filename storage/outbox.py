@@ -1,0 +1,113 @@
+"""The outbox: sends waiting to happen, leased so that no two senders take the same row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.dialect import is_postgres
+from storage.tables import OutboxRow
+
+
+def new_row(
+    message_id: int,
+    conversation_id: int,
+    address: dict[str, Any],
+    body: dict[str, Any],
+    now: datetime,
+    status: str = "pending",
+) -> OutboxRow:
+    return OutboxRow(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        address=address,
+        body=body,
+        status=status,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
+    )
+
+
+async def lease_due(
+    session: AsyncSession, owner: str, now: datetime, lease: float, limit: int = 100
+) -> list[OutboxRow]:
+    """Lease the due rows that head their conversation's queue (sends stay in order).
+
+    A row whose lease ran out (its sender died mid-send) is due again.
+    """
+    earlier = aliased(OutboxRow)
+    blocked = exists().where(
+        earlier.conversation_id == OutboxRow.conversation_id,
+        earlier.status == "pending",
+        earlier.id < OutboxRow.id,
+    )
+    query = (
+        select(OutboxRow.id)
+        .where(
+            OutboxRow.status == "pending",
+            OutboxRow.next_attempt_at <= now,
+            (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now),
+            ~blocked,
+        )
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    rows = await session.scalars(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(ids))
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
+        .returning(OutboxRow)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(rows, key=lambda r: r.id)
+
+
+async def finish(session: AsyncSession, row_id: int, status: str, error: str = "") -> None:
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(status=status, lease_owner=None, lease_until=None, last_error=error)
+    )
+
+
+async def retry_later(session: AsyncSession, row_id: int, at: datetime, error: str) -> None:
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id)
+        .values(
+            attempts=OutboxRow.attempts + 1,
+            next_attempt_at=at,
+            lease_owner=None,
+            lease_until=None,
+            last_error=error,
+        )
+    )
+
+
+async def depth(session: AsyncSession, now: datetime) -> tuple[int, float]:
+    """(pending rows, age in seconds of the oldest) for metrics."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxRow.created_at)).where(
+                OutboxRow.status == "pending"
+            )
+        )
+    ).one()
+    if not oldest:
+        return int(count), 0.0
+    if isinstance(oldest, str):  # SQLite aggregate skips the column type
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=now.tzinfo)
+    elif oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return int(count), max(0.0, (now - oldest).total_seconds())
