@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from adapters.base import ChannelAdapter, RawRequest, WebhookRejected
+from adapters.registry import WEBHOOK_PATHS
 from bot.gateway import Gateway, Unavailable
 from bot.metrics import Metrics
 
@@ -46,6 +47,9 @@ class WebhookRoutes:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         adapter = self._adapter_for(request.path)
         if adapter is None:
+            known = next((n for p, n in WEBHOOK_PATHS.items() if request.path.startswith(p)), None)
+            if known:
+                return _json_error(404, "channel_not_configured", f"{known} is not configured.")
             return _json_error(404, "unknown_channel", f"No channel listens on {request.path}.")
         if not adapter.configured:
             return _json_error(404, "channel_not_configured", f"{adapter.name} is not configured.")

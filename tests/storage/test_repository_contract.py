@@ -1,0 +1,202 @@
+"""The storage contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.model import DELIVERY_RANK, utcnow
+from storage import conversations, customers, messages, outbox
+from storage.database import create_engine, session_factory
+from storage.migrate import migrate
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def _inbound(conversation_id: int, customer_id: int, provider_id: str, text: str = "hi") -> dict:
+    return {
+        "conversation_id": conversation_id,
+        "customer_id": customer_id,
+        "direction": "in",
+        "channel": "sms",
+        "provider": "twilio",
+        "sender": "customer",
+        "kind": "text",
+        "text": text,
+        "payload": {},
+        "media": [],
+        "address": {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"},
+        "provider_message_id": provider_id,
+        "turn_status": "pending",
+        "created_at": utcnow(),
+    }
+
+
+async def _customer_and_thread(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    async with sessions() as s, s.begin():
+        identity = await customers.resolve_identity(s, "sms", "+905551112233", now=utcnow())
+        conversation = await conversations.open_conversation(s, identity.customer_id, utcnow())
+        return identity.customer_id, conversation.id
+
+
+async def test_identity_resolves_to_one_customer_even_when_racing(sessions) -> None:
+    async def resolve() -> int:
+        async with sessions() as s, s.begin():
+            identity = await customers.resolve_identity(s, "telegram", "42", now=utcnow())
+            return identity.customer_id
+
+    ids = await asyncio.gather(*(resolve() for _ in range(5)), return_exceptions=True)
+    customer_ids = {i for i in ids if isinstance(i, int)}
+    assert len(customer_ids) == 1
+    async with sessions() as s:
+        assert len(await customers.identities_of(s, customer_ids.pop())) == 1
+
+
+async def test_phone_identity_fills_customer_phone(sessions) -> None:
+    customer_id, _ = await _customer_and_thread(sessions)
+    async with sessions() as s:
+        customer = await customers.get_customer(s, customer_id)
+    assert customer is not None and customer.phone == "+905551112233"
+
+
+async def test_one_open_conversation_per_customer(sessions) -> None:
+    customer_id, conversation_id = await _customer_and_thread(sessions)
+    async with sessions() as s, s.begin():
+        again = await conversations.open_conversation(s, customer_id, utcnow())
+        assert again.id == conversation_id
+        again.state = "closed"
+    async with sessions() as s, s.begin():
+        fresh = await conversations.open_conversation(s, customer_id, utcnow())
+        assert fresh.id != conversation_id and fresh.state == "bot"
+
+
+async def test_inbound_dedupes_on_channel_and_provider_id(sessions) -> None:
+    customer_id, conversation_id = await _customer_and_thread(sessions)
+    async with sessions() as s, s.begin():
+        first, dup1 = await messages.insert_inbound(
+            s, _inbound(conversation_id, customer_id, "SM1")
+        )
+        second, dup2 = await messages.insert_inbound(
+            s, _inbound(conversation_id, customer_id, "SM1")
+        )
+        other, dup3 = await messages.insert_inbound(
+            s, _inbound(conversation_id, customer_id, "SM2")
+        )
+    assert (dup1, dup2, dup3) == (False, True, False)
+    assert first == second != other
+
+
+async def test_pending_turns_are_ordered_and_finished_once(sessions) -> None:
+    customer_id, conversation_id = await _customer_and_thread(sessions)
+    async with sessions() as s, s.begin():
+        for i in range(3):
+            await messages.insert_inbound(
+                s, _inbound(conversation_id, customer_id, f"P{i}", f"m{i}")
+            )
+    async with sessions() as s:
+        assert await messages.pending_conversations(s) == [conversation_id]
+        head = await messages.next_pending(s, conversation_id)
+    assert head is not None and head.text == "m0"
+    async with sessions() as s, s.begin():
+        assert await messages.finish_turn(s, head.id, "done") is True
+        assert await messages.finish_turn(s, head.id, "done") is False
+    async with sessions() as s:
+        nxt = await messages.next_pending(s, conversation_id)
+    assert nxt is not None and nxt.text == "m1"
+
+
+async def test_delivery_status_never_goes_back(sessions) -> None:
+    customer_id, conversation_id = await _customer_and_thread(sessions)
+    async with sessions() as s, s.begin():
+        row = await messages.insert_outbound(
+            s,
+            {
+                "conversation_id": conversation_id,
+                "customer_id": customer_id,
+                "direction": "out",
+                "channel": "sms",
+                "sender": "bot",
+                "text": "hello",
+                "provider_message_id": "SMout",
+                "delivery_status": "sent",
+                "created_at": utcnow(),
+            },
+        )
+
+    async def apply(status: str, code: str = "") -> int | None:
+        async with sessions() as s, s.begin():
+            return await messages.apply_status(
+                s, "sms", "SMout", status, DELIVERY_RANK, error_code=code, now=utcnow()
+            )
+
+    assert await apply("read") == row.id
+    assert await apply("delivered") is None  # late callback
+    assert await apply("sent") is None
+    assert await apply("unknown-status") is None
+    assert await apply("failed", "30008") == row.id
+    async with sessions() as s:
+        stored = await s.get(messages.MessageRow, row.id)
+    assert (
+        stored is not None and stored.delivery_status == "failed" and stored.error_code == "30008"
+    )
+
+
+async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
+    customer_id, conversation_id = await _customer_and_thread(sessions)
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        ids = []
+        for i in range(3):
+            message = await messages.insert_outbound(
+                s,
+                {
+                    "conversation_id": conversation_id,
+                    "customer_id": customer_id,
+                    "direction": "out",
+                    "channel": "sms",
+                    "sender": "bot",
+                    "text": f"r{i}",
+                    "created_at": now,
+                },
+            )
+            row = outbox.new_row(
+                message.id, conversation_id, {"chat_id": "x"}, {"text": f"r{i}"}, now
+            )
+            s.add(row)
+            await s.flush()
+            ids.append(row.id)
+
+    async def lease(owner: str) -> list[int]:
+        async with sessions() as s, s.begin():
+            return [r.id for r in await outbox.lease_due(s, owner, utcnow(), 30)]
+
+    first, second = await asyncio.gather(lease("a"), lease("b"))
+    # Only the head of the conversation's queue, and only one sender gets it.
+    assert sorted(first + second) == [ids[0]]
+    async with sessions() as s, s.begin():
+        await outbox.finish(s, ids[0], "sent")
+    assert await lease("a") == [ids[1]]
+    # A retry in the future blocks the queue behind it (order per conversation).
+    async with sessions() as s, s.begin():
+        await outbox.retry_later(s, ids[1], utcnow() + timedelta(seconds=60), "429")
+    assert await lease("b") == []
+    # An expired lease (dead sender) makes the row due again.
+    async with sessions() as s, s.begin():
+        await outbox.retry_later(s, ids[1], utcnow() - timedelta(seconds=1), "429")
+    async with sessions() as s, s.begin():
+        taken = await outbox.lease_due(s, "c", utcnow(), -1)  # lease already expired
+    assert [r.id for r in taken] == [ids[1]]
+    assert await lease("d") == [ids[1]]
+    async with sessions() as s:
+        count, age = await outbox.depth(s, utcnow())
+    assert count == 2 and age >= 0
