@@ -23,11 +23,11 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     if settings.twilio_account_sid and settings.twilio_auth_token:
         from adapters.twilio import TwilioAdapter
 
-        adapters.append(TwilioAdapter(settings))
+        adapters.append(TwilioAdapter(settings, timeout=settings.provider_timeout))
     if settings.whatsapp_token and settings.whatsapp_app_secret:
         from adapters.whatsapp_cloud import WhatsAppCloudAdapter
 
-        adapters.append(WhatsAppCloudAdapter(settings))
+        adapters.append(WhatsAppCloudAdapter(settings, timeout=settings.provider_timeout))
     if settings.telegram_token:
         from adapters.telegram import TelegramAdapter
 

@@ -79,7 +79,6 @@ def _telegram_set_webhook(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         adapter = TelegramAdapter(settings)
-        await adapter.start()
         try:
             await adapter.set_webhook(url)
         finally:

@@ -12,10 +12,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
 from bot.events import EventBus
 from bot.metrics import Metrics
-from bot.model import DELIVERY_RANK, Event, Inbound, Kind, Sender, StatusUpdate, utcnow
-from storage import conversations, customers, messages
+from bot.model import (
+    DELIVERY_RANK,
+    Delivery,
+    Event,
+    Inbound,
+    Kind,
+    Sender,
+    StatusUpdate,
+    utcnow,
+)
+from storage import conversations, customers, messages, outbox
 
 log = logging.getLogger("omnigate.gateway")
 
@@ -40,11 +50,13 @@ class Gateway:
         events: EventBus,
         metrics: Metrics,
         schedule_turns: Callable[[int], None],
+        wake_sender: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._events = events
         self._metrics = metrics
         self._schedule = schedule_turns
+        self._wake_sender = wake_sender
         self.accepting = True
 
     async def ingest(self, events: list[Event]) -> list[IngestResult]:
@@ -108,6 +120,8 @@ class Gateway:
         )
         if not duplicate:
             conversations.touch_inbound(conversation, event.channel, now)
+            if await outbox.release_held(session, identity.customer_id, event.channel, now):
+                self._wake_sender()
         event.id = message_id
         return IngestResult(
             "message", message_id, conversation.id, identity.customer_id, duplicate=duplicate
@@ -124,6 +138,13 @@ class Gateway:
             error_message=event.error_message,
             now=utcnow(),
         )
+        if (
+            changed is not None
+            and event.status == Delivery.FAILED
+            and event.error_code in WINDOW_CLOSED_CODES
+            and await outbox.reopen_for_window(session, changed, PROVIDER_SAID_CLOSED)
+        ):
+            self._wake_sender()
         return IngestResult("status", changed, duplicate=changed is None)
 
     async def _after_commit(self, events: list[Event], results: list[IngestResult]) -> None:

@@ -72,6 +72,7 @@ class Runtime:
             self.adapters,
             self.events,
             self.metrics,
+            settings,
             max_attempts=settings.outbox_max_attempts,
             poll_interval=settings.outbox_poll_interval,
         )
@@ -86,7 +87,9 @@ class Runtime:
             default_language=settings.default_language,
             concurrency=settings.turn_concurrency,
         )
-        self.gateway = Gateway(self.sessions, self.events, self.metrics, self.turns.schedule)
+        self.gateway = Gateway(
+            self.sessions, self.events, self.metrics, self.turns.schedule, self.sender.wake
+        )
         self.webchat_host = WebchatHostImpl(self.gateway, self.sessions, self.coordination)
         self.webchat_signer = SessionSigner(await self._instance_secret("webchat_session_secret"))
         for adapter in self.adapters.values():

@@ -18,10 +18,12 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import ChannelAdapter, SendError, SendResult
+from bot.delivery_rules import PROVIDER_SAID_CLOSED, Plan, plan_delivery, template_sent_since
 from bot.events import EventBus
 from bot.metrics import Metrics
-from bot.model import Address, Delivery, Outbound, utcnow
-from storage import outbox
+from bot.model import Address, Delivery, Outbound, Sender, utcnow
+from bot.settings import Settings
+from storage import customers, messages, outbox
 from storage.coordination import Coordination
 from storage.tables import IdentityRow, MessageRow, OutboxRow
 
@@ -48,6 +50,7 @@ class OutboxSender:
         adapters: dict[str, ChannelAdapter],
         events: EventBus,
         metrics: Metrics,
+        settings: Settings,
         *,
         max_attempts: int = 10,
         poll_interval: float = 1.0,
@@ -56,6 +59,7 @@ class OutboxSender:
         self._sessions = sessions
         self._coordination = coordination
         self._adapters = adapters
+        self._settings = settings
         self._events = events
         self._metrics = metrics
         self._max_attempts = max_attempts
@@ -110,31 +114,40 @@ class OutboxSender:
     async def _send_row(self, row: OutboxRow) -> None:
         async with self._slots:
             address = Address.from_dict(row.address)
-            adapter = self._adapters.get(address.provider)
-            if adapter is None or not adapter.configured:
-                await self._fail(
-                    row, address, "no_adapter", f"provider {address.provider!r} is not configured"
-                )
+            outbound = Outbound.from_dict(row.body)
+            outbound.meta = {
+                "message_id": row.message_id,
+                "sender": row.body.get("sender", "bot"),
+                "created_at": row.created_at.isoformat(),
+                "language": row.body.get("language", "tr"),
+            }
+            plan = await self._plan(row, address, outbound)
+            if plan is None:
                 return
+            address = plan.address
+            adapter = self._adapters[address.provider]
             capabilities = adapter.capabilities(address.channel)
+            parts = adapter.render(outbound, address.channel)
+            done = int(row.body.get("_parts_sent", 0))
+            result: SendResult | None = None
+            extra_ids: list[str] = list(row.body.get("_part_ids", []))
             try:
-                result: SendResult | None = None
-                extra_ids: list[str] = []
-                outbound = Outbound.from_dict(row.body)
-                outbound.meta = {
-                    "message_id": row.message_id,
-                    "sender": row.body.get("sender", "bot"),
-                    "created_at": row.created_at.isoformat(),
-                }
-                for part in adapter.render(outbound, address.channel):
+                for index, part in enumerate(parts):
+                    if index < done:
+                        continue  # sent before a crash or a failed later part
                     await self._pace(address, capabilities.send_rate, capabilities.per_chat_rate)
                     sent = await adapter.send(address, part)
-                    if result is None:
+                    if index == 0:
                         result = sent
                     else:
                         extra_ids.append(sent.provider_message_id)
                     extra_ids.extend(sent.extra_ids)
+                    if len(parts) > 1 and index < len(parts) - 1:
+                        await self._record_part(row, index + 1, result, extra_ids)
             except SendError as error:
+                if error.window_closed:
+                    await self._window_closed_by_provider(row)
+                    return
                 await self._handle_error(row, address, error)
                 return
             except Exception as exc:  # an adapter bug must not kill the sender; retry later
@@ -143,7 +156,135 @@ class OutboxSender:
                 )
                 await self._handle_error(row, address, SendError(repr(exc), retryable=True))
                 return
+            if result is None and row.body.get("_first_id"):
+                result = SendResult(str(row.body["_first_id"]))
             await self._succeed(row, address, result, extra_ids)
+
+    async def _plan(self, row: OutboxRow, address: Address, outbound: Outbound) -> Plan | None:
+        """Apply the channel rules; None when the row was settled (held, failed) instead."""
+        adapter = self._adapters.get(address.provider)
+        if adapter is None or not adapter.configured:
+            await self._fail(
+                row, address, "no_adapter", f"provider {address.provider!r} is not configured"
+            )
+            return None
+        async with self._sessions() as session, session.begin():
+            message = await session.get(MessageRow, row.message_id)
+            if message is None:
+                await outbox.finish(session, row.id, "failed", "message gone (erased)")
+                return None
+            plan = await plan_delivery(
+                session,
+                message,
+                address,
+                outbound,
+                adapter.capabilities(address.channel),
+                self._settings,
+                utcnow(),
+                provider_said_closed=row.last_error == PROVIDER_SAID_CLOSED,
+            )
+            if plan.action == "hold":
+                await self._hold(session, row, message, plan)
+            elif plan.action == "reroute":
+                new_adapter = self._adapters.get(plan.address.provider)
+                if new_adapter is None or not new_adapter.configured:
+                    plan = Plan("hold", address, plan.code, plan.reason)
+                    await self._hold(session, row, message, plan)
+                else:
+                    await self._reroute(session, row, message, plan)
+        if plan.action == "fail":
+            await self._fail(row, address, plan.code, plan.reason)
+            return None
+        if plan.action == "hold":
+            await self._events.message_changed(row.message_id, row.conversation_id)
+            self.wake()  # a re-engagement template may be waiting
+            return None
+        return plan
+
+    async def _hold(
+        self, session: AsyncSession, row: OutboxRow, message: MessageRow, plan: Plan
+    ) -> None:
+        log.info(
+            "message held: %s",
+            plan.reason,
+            extra={"conversation_id": row.conversation_id, "channel": plan.address.channel},
+        )
+        message.delivery_status = Delivery.HELD
+        message.error_code = plan.code
+        message.error_message = plan.reason
+        message.updated_at = utcnow()
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == row.id)
+            .values(status="held", lease_owner=None, lease_until=None, last_error=plan.code)
+        )
+        if plan.template is None:
+            return
+        identity = await customers.find_identity(
+            session, plan.address.channel, plan.address.chat_id
+        )
+        since = identity.last_inbound_at if identity else None
+        if await template_sent_since(session, message.customer_id, plan.address.channel, since):
+            return
+        now = utcnow()
+        template_message = await messages.insert_outbound(
+            session,
+            {
+                "conversation_id": message.conversation_id,
+                "customer_id": message.customer_id,
+                "direction": "out",
+                "channel": plan.address.channel,
+                "provider": plan.address.provider,
+                "sender": Sender.SYSTEM,
+                "kind": "template",
+                "text": f"[template {plan.template.name}]",
+                "payload": {"template": plan.template.to_dict()},
+                "address": plan.address.to_dict(),
+                "delivery_status": Delivery.PENDING,
+                "created_at": now,
+            },
+        )
+        body = {**Outbound(template=plan.template, intent="reengage").to_dict(), "sender": "system"}
+        session.add(
+            outbox.new_row(
+                template_message.id, message.conversation_id, plan.address.to_dict(), body, now
+            )
+        )
+
+    async def _reroute(
+        self, session: AsyncSession, row: OutboxRow, message: MessageRow, plan: Plan
+    ) -> None:
+        log.info(
+            "message rerouted: %s", plan.reason, extra={"conversation_id": row.conversation_id}
+        )
+        message.channel = plan.address.channel
+        message.provider = plan.address.provider
+        message.address = plan.address.to_dict()
+        message.payload = {**(message.payload or {}), "rerouted": plan.reason}
+        await session.execute(
+            update(OutboxRow).where(OutboxRow.id == row.id).values(address=plan.address.to_dict())
+        )
+
+    async def _window_closed_by_provider(self, row: OutboxRow) -> None:
+        """The provider refused free text outside the window: plan again as closed."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row.id)
+                .values(lease_owner=None, lease_until=None, last_error=PROVIDER_SAID_CLOSED)
+            )
+        self.wake()
+
+    async def _record_part(
+        self, row: OutboxRow, parts_sent: int, first: SendResult | None, ids: list[str]
+    ) -> None:
+        """Remember the parts already sent, so a retry sends only the rest."""
+        body = {**row.body, "_parts_sent": parts_sent, "_part_ids": ids}
+        if first is not None:
+            body["_first_id"] = first.provider_message_id
+        row.body = body
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(OutboxRow).where(OutboxRow.id == row.id).values(body=body))
 
     async def _pace(self, address: Address, rate: float, per_chat: float) -> None:
         waits = [

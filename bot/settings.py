@@ -34,6 +34,8 @@ class Settings:
     outbox_max_attempts: int = 10
     outbox_poll_interval: float = 1.0
     shutdown_grace: float = 10.0
+    # Seconds a provider API call may take before it is retried later.
+    provider_timeout: float = 10.0
     turn_concurrency: int = 64
     # Telegram
     telegram_token: str = ""
@@ -49,6 +51,8 @@ class Settings:
     twilio_whatsapp_from: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     twilio_send_rate: float = 100.0
+    # Secret of a Twilio "shared key" webhook signature (HMAC-SHA256), when one is configured.
+    twilio_webhook_secret: str = ""
     sms_max_segments: int = 6
     # WhatsApp Cloud API
     whatsapp_token: str = ""

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import (
@@ -28,12 +29,13 @@ from bot.context import (
 from bot.events import EventBus
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
-from bot.model import Address, Delivery, Inbound, Kind, Media, Sender, utcnow
+from bot.model import Address, Delivery, Inbound, Kind, Media, Outbound, Sender, utcnow
+from bot.optout import confirmation, opt_keyword
 from bot.router import Router
 from bot.textnorm import detect_language
 from storage import conversations, customers, messages, outbox
 from storage.coordination import Coordination
-from storage.tables import MessageRow
+from storage.tables import IdentityRow, MessageRow
 
 log = logging.getLogger("omnigate.turns")
 
@@ -155,12 +157,6 @@ class TurnRunner:
             )
         assert conversation is not None and customer is not None
 
-        if conversation.state != "bot":
-            # A person owns (or is about to own) the conversation: the bot stays silent.
-            async with self._sessions() as session, session.begin():
-                await messages.finish_turn(session, row.id, "skipped")
-            return
-
         memory: dict[str, Any] = dict(conversation.dialog or {})
         inbound = _inbound_from_row(row)
         _map_numbered_answer(inbound, memory)
@@ -191,6 +187,21 @@ class TurnRunner:
             language=language,
             memory=memory,
         )
+        opt = self._opt_change(row, identities)
+        if opt is not None:
+            # Honoured whoever owns the conversation; the confirmation is the only message
+            # an opted-out identity still gets.
+            kind, _identity = opt
+            await ctx.reply(
+                Outbound(text=confirmation(kind, language), intent=f"opt{kind}_confirmation")
+            )
+            await self._commit(row, ctx, "done", identities, opt=opt)
+            return
+        if conversation.state != "bot":
+            # A person owns (or is about to own) the conversation: the bot stays silent.
+            async with self._sessions() as session, session.begin():
+                await messages.finish_turn(session, row.id, "skipped")
+            return
         status = "done"
         try:
             await self._router.handle(ctx)
@@ -207,8 +218,31 @@ class TurnRunner:
         await self._commit(row, ctx, status, identities)
         self._metrics.turn_latency.observe(time.perf_counter() - started)
 
+    @staticmethod
+    def _opt_change(
+        row: MessageRow, identities: list[IdentityRow]
+    ) -> tuple[str, IdentityRow] | None:
+        kind = opt_keyword(row.channel, row.text)
+        if kind is None or row.address is None:
+            return None
+        chat_id = row.address.get("chat_id")
+        identity = next(
+            (i for i in identities if i.channel == row.channel and i.external_id == chat_id), None
+        )
+        if identity is None:
+            return None
+        # "YES" is an opt-in only for someone opted out; otherwise it is a plain answer.
+        if kind == "in" and identity.opted_out_at is None:
+            return None
+        return kind, identity
+
     async def _commit(
-        self, row: MessageRow, ctx: TurnContext, status: str, identities: list[Any]
+        self,
+        row: MessageRow,
+        ctx: TurnContext,
+        status: str,
+        identities: list[Any],
+        opt: tuple[str, IdentityRow] | None = None,
     ) -> None:
         now = utcnow()
         reply_ids: list[int] = []
@@ -217,13 +251,28 @@ class TurnRunner:
                 return  # answered already (another worker after a lease expiry): roll back
             conversation = await conversations.lock_conversation(session, row.conversation_id)
             assert conversation is not None
+            if opt is not None:
+                kind, identity = opt
+                await session.execute(
+                    update(IdentityRow)
+                    .where(IdentityRow.id == identity.id)
+                    .values(
+                        opted_out_at=now if kind == "out" else None,
+                        opt_source=f"{row.channel} keyword {row.text.strip()[:40]!r} "
+                        f"at {now.isoformat()} (message {row.id})",
+                    )
+                )
             memory = dict(ctx.memory)
             memory["dialog"] = ctx.dialog.to_dict()
             memory["lang"] = ctx.language
             offered: list[dict[str, str]] = []
             for reply in ctx.replies:
                 address = _reply_address(row, reply.channel, identities)
-                body = {**reply.outbound.to_dict(), "sender": Sender.BOT.value}
+                body = {
+                    **reply.outbound.to_dict(),
+                    "sender": Sender.BOT.value,
+                    "language": ctx.language,
+                }
                 offered = body["buttons"] or offered
                 message = await messages.insert_outbound(
                     session,

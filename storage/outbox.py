@@ -111,3 +111,46 @@ async def depth(session: AsyncSession, now: datetime) -> tuple[int, float]:
     elif oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+async def release_held(
+    session: AsyncSession, customer_id: int, channel: str, now: datetime
+) -> list[int]:
+    """The customer wrote again on `channel`: messages held for its closed window may go."""
+    from storage.tables import MessageRow
+
+    held = select(MessageRow.id).where(
+        MessageRow.customer_id == customer_id, MessageRow.channel == channel
+    )
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.status == "held", OutboxRow.message_id.in_(held))
+        .values(status="pending", next_attempt_at=now, last_error="")
+        .returning(OutboxRow.message_id)
+    )
+    message_ids = list(result.scalars())
+    if message_ids:
+        await session.execute(
+            update(MessageRow)
+            .where(MessageRow.id.in_(message_ids))
+            .values(delivery_status="pending", error_code="", error_message="", updated_at=now)
+        )
+    return message_ids
+
+
+async def reopen_for_window(session: AsyncSession, message_id: int, marker: str) -> bool:
+    """A provider failed a sent message for the closed window: plan its delivery again."""
+    from storage.tables import MessageRow
+
+    result = await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.message_id == message_id, OutboxRow.status == "sent")
+        .values(status="pending", last_error=marker, lease_owner=None, lease_until=None)
+        .returning(OutboxRow.id)
+    )
+    if result.scalar() is None:
+        return False
+    await session.execute(
+        update(MessageRow).where(MessageRow.id == message_id).values(delivery_status="pending")
+    )
+    return True

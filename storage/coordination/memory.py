@@ -45,9 +45,10 @@ class MemoryCoordination(Coordination):
 
     async def extend_lock(self, key: str, owner: str, ttl: float) -> bool:
         held = self._locks.get(key)
-        if not held or held[0] != owner:
-            return False
-        self._locks[key] = (owner, time.monotonic() + ttl)
+        now = time.monotonic()
+        if not held or held[0] != owner or held[1] <= now:
+            return False  # expired: someone else may have taken it meanwhile
+        self._locks[key] = (owner, now + ttl)
         return True
 
     async def unlock(self, key: str, owner: str) -> None:

@@ -1,0 +1,122 @@
+"""Channel rules decided just before a send: opt-outs and the WhatsApp 24-hour window.
+
+Outside the window free text is never sent and never dropped: a configured re-engagement
+template goes out instead (the message waits for the customer's answer), or the message moves
+to another channel the customer is reachable on, or it is held with a visible status until the
+customer writes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.base import Capabilities
+from bot.model import Address, Outbound, Template
+from bot.optout import CONFIRMATION_INTENTS, OPT_CHANNELS
+from bot.settings import Settings
+from storage import customers
+from storage.tables import IdentityRow, MessageRow
+
+# Providers' codes for "free text outside the customer-service window".
+WINDOW_CLOSED_CODES = frozenset({"63016", "131047"})
+# Marker in outbox.last_error: the provider said the window is closed, whatever our clock says.
+PROVIDER_SAID_CLOSED = "window_closed_by_provider"
+# Channels without a reply window, best first, when a message has to move.
+REROUTE_PREFERENCE = ("telegram", "sms", "whatsapp", "webchat")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    action: Literal["send", "hold", "fail", "reroute"]
+    address: Address
+    code: str = ""
+    reason: str = ""
+    template: Template | None = None
+
+
+def reengagement_template(settings: Settings, address: Address, language: str) -> Template | None:
+    if address.provider == "whatsapp_cloud" and settings.whatsapp_reengage_template:
+        return Template(name=settings.whatsapp_reengage_template, language=language)
+    if address.provider == "twilio" and settings.whatsapp_reengage_content_sid:
+        return Template(
+            name="reengage", language=language, content_sid=settings.whatsapp_reengage_content_sid
+        )
+    return None
+
+
+async def plan_delivery(
+    session: AsyncSession,
+    message: MessageRow,
+    address: Address,
+    outbound: Outbound,
+    capabilities: Capabilities,
+    settings: Settings,
+    now: datetime,
+    *,
+    provider_said_closed: bool = False,
+) -> Plan:
+    if address.channel in OPT_CHANNELS and outbound.intent not in CONFIRMATION_INTENTS:
+        identity = await customers.find_identity(session, address.channel, address.chat_id)
+        if identity is not None and identity.opted_out_at is not None:
+            return Plan(
+                "fail", address, "opted_out", f"the customer opted out of {address.channel}"
+            )
+    window = capabilities.session_window
+    if window is None or outbound.template is not None:
+        return Plan("send", address)
+    identity = await customers.find_identity(session, address.channel, address.chat_id)
+    last = identity.last_inbound_at if identity else None
+    if not provider_said_closed and last is not None and now - last <= window:
+        return Plan("send", address)
+    template = reengagement_template(settings, address, _language(outbound))
+    reason = f"{address.channel} 24-hour window closed"
+    if template is not None:
+        return Plan(
+            "hold",
+            address,
+            "window_closed",
+            reason + "; re-engagement template sent, message waits for the customer's reply",
+            template,
+        )
+    other = await _other_reachable(session, message.customer_id, address.channel)
+    if other is not None:
+        return Plan("reroute", other, "window_closed", reason + f"; moved to {other.channel}")
+    return Plan("hold", address, "window_closed", reason + "; held until the customer writes again")
+
+
+async def template_sent_since(
+    session: AsyncSession, customer_id: int, channel: str, since: datetime | None
+) -> bool:
+    """A re-engagement template already went out since the customer last wrote (no spam)."""
+    query = select(MessageRow.id).where(
+        MessageRow.customer_id == customer_id,
+        MessageRow.channel == channel,
+        MessageRow.kind == "template",
+    )
+    if since is not None:
+        query = query.where(MessageRow.created_at > since)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def _other_reachable(session: AsyncSession, customer_id: int, channel: str) -> Address | None:
+    rows = await session.scalars(
+        select(IdentityRow).where(
+            IdentityRow.customer_id == customer_id,
+            IdentityRow.channel != channel,
+            IdentityRow.unreachable.is_(False),
+            IdentityRow.opted_out_at.is_(None),
+            IdentityRow.address.is_not(None),
+        )
+    )
+    candidates = [r for r in rows if r.channel in REROUTE_PREFERENCE[:-2] or r.channel == "webchat"]
+    candidates.sort(key=lambda r: REROUTE_PREFERENCE.index(r.channel))
+    return Address.from_dict(candidates[0].address) if candidates else None
+
+
+def _language(outbound: Outbound) -> str:
+    return str(outbound.meta.get("language") or "tr")
