@@ -129,9 +129,11 @@ class ChannelAdapter(ABC):
 
     async def start(self) -> None:
         """Open HTTP sessions or background loops (polling)."""
+        return None
 
     async def close(self) -> None:
         """Release what `start` opened."""
+        return None
 
     @abstractmethod
     async def verify(self, request: RawRequest) -> None:
@@ -147,6 +149,7 @@ class ChannelAdapter(ABC):
 
     async def acknowledge(self, events: list[Event]) -> None:
         """Provider chores once events are stored (e.g. Telegram's answerCallbackQuery)."""
+        return None
 
     async def handshake(self, request: RawRequest) -> WebhookReply | None:
         """Answer a provider's GET subscription handshake; None when not supported."""

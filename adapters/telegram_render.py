@@ -8,21 +8,19 @@ Rendering a rendered part returns it unchanged, so the outbox may render before 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from adapters.textsplit import split_text
-from bot.model import Button, Media, Outbound
+from bot.model import PAYLOAD_DIGEST_PREFIX, Button, Media, Outbound, payload_digest
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 # Marks callback_data that stands for a payload too long for Telegram (see `callback_data`).
-DIGEST_PREFIX = "sha256:"
+DIGEST_PREFIX = PAYLOAD_DIGEST_PREFIX
 # Content types Telegram shows as a photo; anything else (gif, svg, pdf…) goes as a document.
 PHOTO_TYPES = frozenset({"image/jpeg", "image/jpg", "image/png", "image/webp"})
 
@@ -38,8 +36,7 @@ def callback_data(payload: str) -> str:
     raw = payload.encode("utf-8")
     if 0 < len(raw) <= MAX_CALLBACK_BYTES and not payload.startswith(DIGEST_PREFIX):
         return payload
-    digest = base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
-    return DIGEST_PREFIX + digest
+    return payload_digest(payload)
 
 
 def is_digest(data: str) -> bool:

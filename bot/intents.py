@@ -2,19 +2,23 @@
 
 How a message is scored against an intent:
 
-* Text is normalized (:mod:`bot.textnorm`) and function words are dropped; a message made only
-  of function words ("ne", "the", "is") matches nothing.
-* Each remaining token is linked to vocabulary tokens of the examples: exactly, by typo
-  (rapidfuzz ``ratio``) or as the same stem with another suffix (``siparişim`` /
-  ``siparişlerimi``, ``kargo`` / ``kargomu``, ``hesap`` / ``hesabım``).
-* Tokens are weighted by how specific they are to one intent (an IDF over intents). A token that
-  links to nothing is out-of-vocabulary and weighs as much as the most specific word: "iptal"
-  in "siparişimi iptal etmek istiyorum" is evidence that the text is about something else.
-* Against each example we take the weighted coverage of the message by the example and of the
-  example by the message, and combine them (F1); an intent's score blends its best example
-  with the coverage of the message by the intent's whole vocabulary (recombined paraphrases).
-* The best intent wins if its score clears ``threshold`` and the runner-up trails by
-  ``margin``; otherwise the text is out of scope and ``match`` returns ``None``.
+* Text is normalized (:mod:`bot.textnorm`: Turkish case folding, diacritics folded), letter runs
+  are squeezed (``merhabaaa``) and function words dropped; a message made only of function
+  words ("ne", "bir", "the", "is") matches nothing.
+* Each remaining token is linked to tokens of the examples: exactly, as a typo (rapidfuzz OSA
+  distance, 1 edit up to 7 letters, 2 beyond), or as the same stem with other suffixes
+  (``siparişim`` ~ ``siparişlerimi``, ``kargo`` ~ ``kargomu``, ``hesap`` ~ ``hesabım``).
+  Compounds are rejoined or split (``yurtdışına`` ~ ``yurt dışına``).
+* Tokens weigh by how specific they are to one intent (an IDF over intents); question words and
+  auxiliaries ("nasıl", "istiyorum", "want") weigh little. A token that links to nothing weighs
+  as much as the most specific word: "iptal" in "siparişimi iptal etmek istiyorum" is evidence
+  that the message is about something the intents do not cover.
+* An intent's score is the F1 of two weighted coverages: of the message by the intent's whole
+  vocabulary (so recombined paraphrases count) and of the intent's closest example by the
+  message (so one shared word with a long example is not enough).
+* The best intent wins if it scores at least ``threshold`` and beats the runner-up by at least
+  ``margin``; otherwise the message is out of scope and :meth:`IntentMatcher.match` returns
+  ``None``. An example matched exactly (after normalization) scores 100.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from rapidfuzz.distance import OSA
 
 from bot.textnorm import normalize
 
-__all__ = ["STOP_WORDS", "IntentMatch", "IntentMatcher"]
+__all__ = ["LIGHT_WORDS", "STOP_WORDS", "IntentMatch", "IntentMatcher"]
 
 # Function words and fillers (already folded) that must not carry a match on their own.
 STOP_WORDS = frozenset(
@@ -64,6 +68,7 @@ LIGHT_WORDS = frozenset(
 
 _SQUEEZE = re.compile(r"(.)\1+")
 _LIGHT = 0.25  # weight of a light word
+_MAX_TOKENS = 40  # a message longer than this is judged on its first words (bounded cost)
 _STEM_SIM = 0.9  # similarity of a suffix variant (siparişim ~ siparişlerimi)
 _VOWELS = frozenset("aeiou")
 # Endings (folded) that may follow a shared stem: Turkish case, possessive, plural and verb
@@ -165,14 +170,11 @@ class IntentMatcher:
         *,
         language: str = "tr",
         threshold: float = 46.0,
-        margin: float = 0.0,
-        typo_cost: float = 1.0,
-        oov_factor: float = 1.0,
+        margin: float = 1.0,
     ) -> None:
         self.language = language
         self.threshold = threshold
         self.margin = margin
-        self.typo_cost = typo_cost
         self.intents: tuple[str, ...] = tuple(intents)
         self._exact: dict[str, tuple[str, str]] = {}
         parsed: list[tuple[str, str, tuple[str, ...]]] = []
@@ -190,7 +192,7 @@ class IntentMatcher:
                     token_intents.setdefault(token, set()).add(name)
         # Specificity: a token seen in few intents weighs more; an unknown one weighs the most.
         n = max(len(self.intents), 1)
-        self._oov_weight = oov_factor * math.log(1.0 + n)
+        self._oov_weight = math.log(1.0 + n)
         self._weight = {
             t: _LIGHT if t in _LIGHT_KEYS else math.log(1.0 + n / len(s))
             for t, s in token_intents.items()
@@ -268,9 +270,12 @@ class IntentMatcher:
                 token, self._vocab, scorer=OSA.distance, score_cutoff=edits, limit=None
             )
             for cand, dist, _ in hits:
-                if 0 < dist <= _max_edits(len(cand)):
-                    sim = 1.0 - self.typo_cost * dist / max(len(token), len(cand))
-                    links[cand] = max(links.get(cand, 0.0), sim)
+                if not 0 < dist <= _max_edits(len(cand)):
+                    continue
+                if len(cand) == len(token) <= 4 and sorted(cand) != sorted(token):
+                    continue  # a changed letter in a short word is another word: love ~ live
+                sim = 1.0 - dist / max(len(token), len(cand))
+                links[cand] = max(links.get(cand, 0.0), sim)
         for cand in self._by_prefix.get(token[:3], ()) if len(token) >= 4 else ():
             if _same_stem(token, cand):
                 links[cand] = max(links.get(cand, 0.0), _STEM_SIM)
@@ -308,6 +313,7 @@ class IntentMatcher:
         return out
 
     def _token_weight(self, token: str, links: dict[str, float]) -> float:
+        """Light words weigh little, unknown ones the most, others as their closest link."""
         if token in _LIGHT_KEYS:
             return _LIGHT
         if not links:
@@ -316,7 +322,8 @@ class IntentMatcher:
         return max(self._weight[v] for v, s in links.items() if s == best)
 
     def _scores(self, norm: str) -> list[IntentMatch]:
-        tokens = self._compounds(_content(norm))
+        """Every intent that shares a word with ``norm``, scored 0..100, best first."""
+        tokens = self._compounds(_content(norm)[:_MAX_TOKENS])
         if not tokens:
             return []
         links = [self._link(t) for t in tokens]

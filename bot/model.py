@@ -8,7 +8,9 @@ the outbox and sent later without the original request.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -236,3 +238,15 @@ class Outbound:
 
 
 Event = Inbound | StatusUpdate
+
+
+PAYLOAD_DIGEST_PREFIX = "sha256:"
+
+
+def payload_digest(payload: str) -> str:
+    """A short stand-in for a button payload too long for the channel (Telegram's 64 bytes).
+
+    Deterministic and stateless: the core maps it back over the buttons it offered.
+    """
+    digest = hashlib.sha256(payload.encode("utf-8")).digest()
+    return PAYLOAD_DIGEST_PREFIX + base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -29,7 +29,17 @@ from bot.context import (
 from bot.events import EventBus
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
-from bot.model import Address, Delivery, Inbound, Kind, Media, Outbound, Sender, utcnow
+from bot.model import (
+    Address,
+    Delivery,
+    Inbound,
+    Kind,
+    Media,
+    Outbound,
+    Sender,
+    payload_digest,
+    utcnow,
+)
 from bot.optout import confirmation, opt_keyword
 from bot.router import Router
 from bot.textnorm import detect_language
@@ -329,8 +339,14 @@ def _inbound_from_row(row: MessageRow) -> Inbound:
 
 
 def _map_numbered_answer(inbound: Inbound, memory: dict[str, Any]) -> None:
-    """On channels without native buttons we offered "1) …, 2) …": map "2" to its payload."""
+    """Map answers to the buttons we offered back to their payloads: "2" on channels where
+    buttons were numbered text, a digest where the payload was too long for the channel."""
     offered = memory.get("buttons") or []
+    if inbound.extra.get("payload_digest"):
+        for button in offered:
+            if payload_digest(button["payload"]) == inbound.payload:
+                inbound.payload = button["payload"]
+                return
     numbered_channel = inbound.channel == "sms" or inbound.address.provider == "twilio"
     if inbound.payload or not offered or not numbered_channel:
         return

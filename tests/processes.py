@@ -40,7 +40,7 @@ class GatewayProcess:
 
     async def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; we poll it
             [sys.executable, "-m", "bot.cli", "serve"],
             cwd=ROOT,
             env=self.env,

@@ -109,7 +109,7 @@ async def test_forged_session_starts_fresh(live_gateway: LiveGateway) -> None:
 
 
 async def test_burst_of_50_accepted_and_flood_limited(live_gateway: LiveGateway) -> None:
-    ws, hello, _ = await connect(live_gateway)
+    ws, _, _ = await connect(live_gateway)
     for i in range(50):
         await ws.send_json({"type": "message", "text": f"mesaj {i}", "client_id": f"b{i}"})
     acks = 0
@@ -135,7 +135,7 @@ async def test_burst_of_50_accepted_and_flood_limited(live_gateway: LiveGateway)
 async def test_fifty_at_once_are_answered_in_order(live_gateway_any: LiveGateway) -> None:
     gw = live_gateway_any
     ws, hello, _ = await connect(gw)
-    other, other_hello, _ = await connect(gw)
+    other, _, _ = await connect(gw)
     for i in range(50):
         await ws.send_json(
             {"type": "message", "text": f"sipariş {10000 + i}", "client_id": f"m{i}"}
