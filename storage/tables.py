@@ -78,6 +78,9 @@ class CustomerRow(Base):
     erased_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set when merged into another customer.
     merged_into: Mapped[int | None] = mapped_column(Id, default=None)
+    # The phone was proven (provider-delivered SMS/WhatsApp, shared own Telegram contact, OTP).
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class IdentityRow(Base):
@@ -186,4 +189,47 @@ class OutboxRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class MergeRow(Base):
+    """A merge of `other_id` into `customer_id`, with what moved, so it can be undone exactly."""
+
+    __tablename__ = "merges"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(Id, index=True)
+    other_id: Mapped[int] = mapped_column(Id, index=True)
+    reason: Mapped[str] = mapped_column(String(50))
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    # Previous owners of every identity, conversation, message and outbox row that moved.
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LinkCodeRow(Base):
+    """One-time codes: deep links to continue on another channel, and phone verification."""
+
+    __tablename__ = "link_codes"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # deeplink | otp
+    customer_id: Mapped[int] = mapped_column(Id, index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # For an OTP: the phone number being verified (E.164).
+    target: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    """What happened to customers' data (links, merges, exports, erasures), without personal data."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(50))
+    customer_id: Mapped[int | None] = mapped_column(Id, index=True, default=None)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
