@@ -123,9 +123,12 @@ def _same_stem(a: str, b: str) -> bool:
             break
         cp += 1
     rest = long_[cp:]
-    if cp == 3 and len(short) >= 5:
-        # Three-letter verb roots: gel-medi ~ gel-ecek, öde-me ~ öde-yebilir.
-        return _VERB_ENDING.match(short[3:]) is not None and _VERB_ENDING.match(rest) is not None
+    if cp in (3, 4) and len(short) >= 5 and _VERB_ENDING.match(short[cp:]):
+        # Short verb roots: gel-medi ~ gel-ecek, öde-me ~ öde-yebilir, ulaş-ır ~ ulaş-madı.
+        if _VERB_ENDING.match(rest):
+            return True
+    if cp < 4:
+        return False
     if cp == len(short) - 1 and (short[-1], rest[0]) in _SOFTENING:
         cp += 1  # hesap ~ hesabım, renk ~ rengi
     if cp >= 5:

@@ -224,7 +224,7 @@ class LinkCodeRow(Base):
 
 
 class AuditRow(Base):
-    """What happened to customers' data (links, merges, exports, erasures), without personal data."""
+    """What happened to customers' data (links, merges, exports, erasures); no personal data."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

@@ -1,0 +1,1 @@
+"""Storage tests: the shared backend contracts."""
