@@ -8,9 +8,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from bot.model import Button, Inbound, Outbound
+from bot.model import Address, Button, Inbound, Outbound
 
 if TYPE_CHECKING:
+    from bot.identity_actions import IdentityActions
     from bot.intents import IntentMatch, IntentMatcher
 
 
@@ -61,6 +62,7 @@ class ConversationView:
 class Reply:
     outbound: Outbound
     channel: str | None = None  # None: the channel the customer last wrote on
+    address: Address | None = None  # an explicit address (a verification code by SMS)
 
 
 class TurnContext:
@@ -77,6 +79,7 @@ class TurnContext:
         matcher: IntentMatcher | None,
         language: str,
         memory: dict[str, Any],
+        identity_actions: IdentityActions | None = None,
     ) -> None:
         self.message = message
         self.customer = customer
@@ -91,6 +94,7 @@ class TurnContext:
         self.unhandled = False
         self.match: re.Match[str] | None = None
         self._matcher = matcher
+        self._identity = identity_actions
 
     @property
     def text(self) -> str:
@@ -131,6 +135,36 @@ class TurnContext:
                 buttons=[b if isinstance(b, Button) else Button(b[0], b[1]) for b in buttons or []],
             )
         self.replies.append(Reply(outbound, channel))
+
+    async def link_code(self, channel: str) -> dict[str, Any] | None:
+        """A deep link to continue this conversation on `channel`; None if not configured."""
+        from bot.identity_actions import LinkUnavailable
+
+        if self._identity is None:
+            return None
+        try:
+            return await self._identity.create_link_code(self.customer.id, channel)
+        except LinkUnavailable:
+            return None
+
+    async def verify_phone(self, phone: str, text: str) -> bool:
+        """Send a one-time code to `phone` by SMS; `text` is the message, with `{code}` in it."""
+        if self._identity is None:
+            return False
+        started = await self._identity.start_phone_verification(self.customer.id, phone)
+        if started is None:
+            return False
+        code, address = started
+        self.replies.append(
+            Reply(Outbound(text=text.format(code=code), intent="otp"), address=address)
+        )
+        return True
+
+    async def confirm_phone(self, code: str) -> str | None:
+        """Check a one-time code; on success the phone is linked and returned."""
+        if self._identity is None:
+            return None
+        return await self._identity.confirm_phone(self.customer.id, code)
 
     def handoff(self, reason: str = "customer_request") -> None:
         """Ask for a human: the conversation is queued and the bot stops answering."""

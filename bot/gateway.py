@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
 from bot.events import EventBus
+from bot.identity import IdentityResolver
 from bot.metrics import Metrics
 from bot.model import (
     DELIVERY_RANK,
@@ -25,7 +26,7 @@ from bot.model import (
     StatusUpdate,
     utcnow,
 )
-from storage import conversations, customers, messages, outbox
+from storage import conversations, messages, outbox
 
 log = logging.getLogger("omnigate.gateway")
 
@@ -51,12 +52,14 @@ class Gateway:
         metrics: Metrics,
         schedule_turns: Callable[[int], None],
         wake_sender: Callable[[], None],
+        identities: IdentityResolver,
     ) -> None:
         self._sessions = sessions
         self._events = events
         self._metrics = metrics
         self._schedule = schedule_turns
         self._wake_sender = wake_sender
+        self._identities = identities
         self.accepting = True
 
     async def ingest(self, events: list[Event]) -> list[IngestResult]:
@@ -81,14 +84,7 @@ class Gateway:
 
     async def _store_inbound(self, session: AsyncSession, event: Inbound) -> IngestResult:
         now = utcnow()
-        identity = await customers.resolve_identity(
-            session,
-            event.channel,
-            event.external_id or event.address.chat_id,
-            now=now,
-            address=event.address.to_dict(),
-            display_name=event.profile_name,
-        )
+        identity = await self._identities.resolve_sender(session, event, now)
         conversation = await conversations.open_conversation(session, identity.customer_id, now)
         payload: dict[str, object] = dict(event.extra)
         if event.payload:

@@ -14,6 +14,8 @@ from adapters.registry import build_adapters
 from adapters.webchat import SessionSigner, WebchatAdapter
 from bot.events import EventBus
 from bot.gateway import Gateway
+from bot.identity import IdentityResolver
+from bot.identity_actions import IdentityActions
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
 from bot.router import Router
@@ -55,6 +57,7 @@ class Runtime:
         self.sender: OutboxSender
         self.webchat_host: WebchatHostImpl
         self.webchat_signer: SessionSigner
+        self.identity_actions: IdentityActions
 
     async def start(self) -> None:
         from handlers import INTENTS_FILE, build_router
@@ -66,6 +69,7 @@ class Runtime:
         self.coordination = create_coordination(settings.redis_url)
         self.events = EventBus(self.coordination)
         matcher = IntentMatcher.from_yaml(self._intents_file or INTENTS_FILE)
+        self.identity_actions = IdentityActions(self.sessions, settings)
         self.sender = OutboxSender(
             self.sessions,
             self.coordination,
@@ -86,9 +90,15 @@ class Runtime:
             self.sender.wake,
             default_language=settings.default_language,
             concurrency=settings.turn_concurrency,
+            identity_actions=self.identity_actions,
         )
         self.gateway = Gateway(
-            self.sessions, self.events, self.metrics, self.turns.schedule, self.sender.wake
+            self.sessions,
+            self.events,
+            self.metrics,
+            self.turns.schedule,
+            self.sender.wake,
+            IdentityResolver(settings),
         )
         self.webchat_host = WebchatHostImpl(self.gateway, self.sessions, self.coordination)
         self.webchat_signer = SessionSigner(await self._instance_secret("webchat_session_secret"))

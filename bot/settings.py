@@ -30,6 +30,12 @@ class Settings:
     # Bot
     default_language: str = "tr"
     default_region: str = "TR"
+    # Identity linking
+    link_code_ttl: float = 900.0
+    otp_ttl: float = 600.0
+    telegram_bot_username: str = ""
+    # The WhatsApp number customers write to, for wa.me links (E.164); defaults to the Twilio one.
+    whatsapp_number: str = ""
     # Outbox
     outbox_max_attempts: int = 10
     outbox_poll_interval: float = 1.0
@@ -37,6 +43,10 @@ class Settings:
     # Seconds a provider API call may take before it is retried later.
     provider_timeout: float = 10.0
     turn_concurrency: int = 64
+    # Human hand-off: seconds a queued conversation may wait unclaimed, then what happens
+    # (`queue`: the customer is told and it stays queued; `bot`: the bot takes it back).
+    handoff_timeout: float = 300.0
+    handoff_fallback: str = "queue"
     # Telegram
     telegram_token: str = ""
     telegram_secret: str = ""

@@ -27,6 +27,7 @@ from bot.context import (
     TurnContext,
 )
 from bot.events import EventBus
+from bot.identity_actions import IdentityActions
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
 from bot.model import (
@@ -68,6 +69,7 @@ class TurnRunner:
         default_language: str = "tr",
         concurrency: int = 64,
         sweep_interval: float = 1.0,
+        identity_actions: IdentityActions | None = None,
     ) -> None:
         self._sessions = sessions
         self._coordination = coordination
@@ -79,6 +81,7 @@ class TurnRunner:
         self._default_language = default_language
         self._slots = asyncio.Semaphore(concurrency)
         self._sweep_interval = sweep_interval
+        self._identity_actions = identity_actions
         self._owner = f"turns-{uuid.uuid4().hex[:12]}"
         self._running: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
@@ -196,6 +199,7 @@ class TurnRunner:
             matcher=self._matcher,
             language=language,
             memory=memory,
+            identity_actions=self._identity_actions,
         )
         opt = self._opt_change(row, identities)
         if opt is not None:
@@ -277,7 +281,7 @@ class TurnRunner:
             memory["lang"] = ctx.language
             offered: list[dict[str, str]] = []
             for reply in ctx.replies:
-                address = _reply_address(row, reply.channel, identities)
+                address = reply.address or _reply_address(row, reply.channel, identities)
                 body = {
                     **reply.outbound.to_dict(),
                     "sender": Sender.BOT.value,

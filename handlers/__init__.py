@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.router import Router
-from handlers import faq, human, orders, smalltalk
+from handlers import faq, human, identity, orders, smalltalk
 from handlers.fallback import fallback
 from handlers.orders import OrderSource, YamlOrderSource
 
@@ -18,9 +18,10 @@ INTENTS_FILE = Path(__file__).parent / "data" / "intents.yaml"
 
 def build_router(order_source: OrderSource | None = None) -> Router:
     root = Router("default-bot")
-    # First match wins: a request for a person beats any dialog in progress, then the dialog
-    # steps, then plain intents.
+    # First match wins: arriving with a link code comes first, then a request for a person
+    # beats any dialog in progress, then the dialog steps, then plain intents.
     root.include(
+        identity.build(),
         human.build(),
         orders.build(order_source or YamlOrderSource()),
         faq.build(faq.load_answers()),

@@ -1,0 +1,187 @@
+"""Identity resolution: which customer a sender is, by deterministic, explained, safe rules.
+
+- SMS and WhatsApp from one number are one customer (the provider vouches for the number).
+- A Telegram user sharing their OWN contact is linked to the customer with that phone.
+- A web chat identity signed by the brand's site (HMAC) links; a bad signature is refused.
+- A deep-link code used on a new channel joins that channel's identity to the customer.
+- A claim nobody verified (a phone typed into the chat) never merges until an OTP proves it.
+
+Every automatic link is recorded with its reason (identities.link_reason, merges, audit log).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import Inbound
+from bot.phones import normalize_phone
+from bot.settings import Settings
+from storage import customers, links, merges
+from storage.dialect import insert_ignoring_conflicts
+from storage.tables import CustomerRow, IdentityRow
+
+log = logging.getLogger("omnigate.identity")
+
+PHONE_CHANNELS = ("sms", "whatsapp")
+# Upper case only: a code is pasted from a link, and an all-caps word is rarely one by chance.
+LINK_CODE = re.compile(r"\b(OG[A-HJKMNP-Z2-9]{8})\b")
+
+
+class IdentityRefused(Exception):
+    """A claim that does not hold (bad signature, invalid phone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebchatClaims:
+    user_id: str = ""
+    email: str = ""
+    phone: str = ""
+    name: str = ""
+    signature: str = ""
+
+    def signed_text(self) -> str:
+        return f"user_id={self.user_id}&email={self.email}&phone={self.phone}"
+
+
+def sign_webchat_claims(secret: str, claims: WebchatClaims) -> str:
+    """What the brand's server computes (documented in the README)."""
+    return hmac.new(secret.encode(), claims.signed_text().encode(), hashlib.sha256).hexdigest()
+
+
+class IdentityResolver:
+    """Runs inside the ingest transaction of each inbound message."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def resolve_sender(
+        self, session: AsyncSession, event: Inbound, now: datetime
+    ) -> IdentityRow:
+        channel = event.channel
+        external_id = event.external_id or event.address.chat_id
+        if channel in PHONE_CHANNELS:
+            external_id = normalize_phone(external_id, self._settings.default_region) or external_id
+        code_customer = await self._code_customer(session, event, now)
+        identity = await customers.find_identity(session, channel, external_id)
+        if identity is None:
+            target, reason = code_customer, "link_code"
+            if target is None and channel in PHONE_CHANNELS:
+                target, reason = await links.phone_owner(session, external_id), "same_phone"
+            if target is not None:
+                identity = await self._attach(session, target, event, external_id, reason, now)
+        elif code_customer is not None and code_customer != identity.customer_id:
+            await self._merge(session, code_customer, identity.customer_id, "link_code", now)
+        if identity is None:
+            identity = await customers.resolve_identity(
+                session,
+                channel,
+                external_id,
+                now=now,
+                address=event.address.to_dict(),
+                display_name=event.profile_name,
+                verified=channel in PHONE_CHANNELS,
+            )
+            if channel in PHONE_CHANNELS:
+                await self._mark_phone(session, identity.customer_id, external_id)
+        else:
+            identity = await customers.resolve_identity(
+                session,
+                channel,
+                external_id,
+                now=now,
+                address=event.address.to_dict(),
+                display_name=event.profile_name,
+            )
+        contact = event.extra.get("contact")
+        if isinstance(contact, dict) and contact.get("own"):
+            identity = await self._shared_own_contact(session, identity, contact, now)
+        return identity
+
+    async def _code_customer(
+        self, session: AsyncSession, event: Inbound, now: datetime
+    ) -> int | None:
+        """A deep-link code in `/start <code>` or in the text: the customer it belongs to."""
+        candidate = str(event.extra.get("start_payload") or "")
+        found = LINK_CODE.search(candidate or event.text)
+        if not found:
+            if candidate.upper().startswith(links.CODE_PREFIX):
+                event.extra["link_code_invalid"] = True
+            return None
+        row = await links.consume_link_code(session, found.group(1), event.channel, now)
+        if row is None:
+            event.extra["link_code_invalid"] = True
+            return None
+        event.extra["linked_by_code"] = True
+        return row.customer_id
+
+    async def _attach(
+        self,
+        session: AsyncSession,
+        customer_id: int,
+        event: Inbound,
+        external_id: str,
+        reason: str,
+        now: datetime,
+    ) -> IdentityRow | None:
+        await session.execute(
+            insert_ignoring_conflicts(session, IdentityRow).values(
+                customer_id=customer_id,
+                channel=event.channel,
+                external_id=external_id,
+                verified=True,
+                link_reason=reason,
+                address=event.address.to_dict(),
+                display_name=event.profile_name,
+                unreachable=False,
+                opt_source="",
+                created_at=now,
+            )
+        )
+        links.audit(
+            session, "identity_linked", customer_id, now, channel=event.channel, reason=reason
+        )
+        log.info("identity linked (%s)", reason, extra={"customer_id": customer_id})
+        return await customers.find_identity(session, event.channel, external_id)
+
+    async def _merge(
+        self, session: AsyncSession, survivor: int, other: int, reason: str, now: datetime
+    ) -> None:
+        record = await merges.merge(
+            session, survivor, other, reason=reason, actor="system", now=now
+        )
+        links.audit(
+            session, "merge", survivor, now, other_id=other, reason=reason, merge_id=record.id
+        )
+        log.info("customers merged (%s)", reason, extra={"customer_id": survivor})
+
+    async def _mark_phone(self, session: AsyncSession, customer_id: int, phone: str) -> None:
+        await session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id, CustomerRow.phone.in_(("", phone)))
+            .values(phone=phone, phone_verified=True)
+        )
+
+    async def _shared_own_contact(
+        self, session: AsyncSession, identity: IdentityRow, contact: dict[str, Any], now: datetime
+    ) -> IdentityRow:
+        phone = normalize_phone(str(contact.get("phone_number", "")), self._settings.default_region)
+        if phone is None:
+            return identity
+        owner = await links.phone_owner(session, phone)
+        if owner is not None and owner != identity.customer_id:
+            await self._merge(session, owner, identity.customer_id, "shared_contact", now)
+        elif owner is None:
+            await self._mark_phone(session, identity.customer_id, phone)
+            links.audit(session, "phone_verified", identity.customer_id, now, via="shared_contact")
+        refreshed = await customers.find_identity(session, identity.channel, identity.external_id)
+        assert refreshed is not None
+        return refreshed
