@@ -99,6 +99,8 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
             customer = await customers.get_customer(session, customer_id) if customer_id else None
             if customer is None:
                 return error(404, "not_found", "No such customer.")
+            if customer.erased_at is not None:
+                return error(410, "erased", "This customer's data was erased.")
             identities = await customers.identities_of(session, customer.id)
         return web.json_response(customer_json(customer, identities))
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from adapters.webchat.socket import WebchatSocket
-from bot import api
+from bot import agents_api, api
 from bot.model import utcnow
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -89,4 +89,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.router.add_get("/metrics", metrics)
     app.router.add_route("*", "/webhooks/{tail:.+}", webhook)
     api.add_routes(app, runtime)
+    agents_api.add_routes(app, runtime)  # agents, conversations, console WebSocket
     return app

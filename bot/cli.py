@@ -25,7 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = Settings.from_env(**overrides)
     logs.setup(settings.log_level, settings.log_format)
-    if args.workers > 1:
+    if args.workers != 1:
         from bot.workers import serve_workers
 
         return serve_workers(settings, args.workers)
@@ -62,10 +62,9 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _intents_eval(args: argparse.Namespace) -> int:
-    from bot.intents_eval import run_eval
+    from bot.intents_eval import main as eval_main
 
-    run_eval(args.intents, args.cases)
-    return 0
+    return eval_main([args.intents, args.cases])
 
 
 def _telegram_set_webhook(args: argparse.Namespace) -> int:
@@ -96,7 +95,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the gateway")
     serve.add_argument("--host", default="", help="overrides OMNIGATE_HOST")
     serve.add_argument("--port", type=int, default=0, help="overrides OMNIGATE_PORT")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (PostgreSQL + Redis)"
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

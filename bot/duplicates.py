@@ -13,7 +13,7 @@ from storage.tables import CustomerRow
 
 # How many recent customers the name comparison looks at (a bounded, predictable cost).
 NAME_SCAN = 5000
-MIN_SCORE = 50.0
+MIN_SCORE = 35.0
 
 
 def _phone_tail(phone: str) -> str:
@@ -41,7 +41,7 @@ def score(a: CustomerRow, b: CustomerRow) -> tuple[float, list[str]]:
     if a.display_name and b.display_name:
         similarity = fuzz.token_sort_ratio(normalize(a.display_name), normalize(b.display_name))
         if similarity >= 85:
-            total += similarity * 0.4
+            total += similarity * 0.5
             reasons.append(f"similar name ({similarity:.0f})")
     return min(total, 100.0), reasons
 

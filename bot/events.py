@@ -3,13 +3,20 @@
 Events are small notices ("message 42 of conversation 7 changed"); a client that cares reads
 the row through the API. In scale-out the topics live in Redis, so a client connected to any
 worker hears what every worker ingests.
+
+Publishing is best effort: events go out after the commit, the database stays the source of
+truth, and pub/sub is at most once anyway. A coordination outage must not turn a message that
+was stored into an error for the provider (which would retry it) or fail the turn after it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from storage.coordination import Coordination
+
+log = logging.getLogger("omnigate.events")
 
 CONSOLE_TOPIC = "console"
 
@@ -23,9 +30,12 @@ class EventBus:
         self._coordination = coordination
 
     async def publish(self, conversation_id: int | None, event: dict[str, Any]) -> None:
-        if conversation_id is not None:
-            await self._coordination.publish(conversation_topic(conversation_id), event)
-        await self._coordination.publish(CONSOLE_TOPIC, event)
+        try:
+            if conversation_id is not None:
+                await self._coordination.publish(conversation_topic(conversation_id), event)
+            await self._coordination.publish(CONSOLE_TOPIC, event)
+        except Exception as exc:
+            log.warning("live event not published (%s): %s", event.get("type"), exc)
 
     async def message_changed(self, message_id: int, conversation_id: int | None = None) -> None:
         await self.publish(

@@ -15,14 +15,14 @@ import hashlib
 import hmac
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.model import Inbound
+from bot.model import IdentityRefused, Inbound
 from bot.phones import normalize_phone
 from bot.settings import Settings
 from storage import customers, links, merges
@@ -31,13 +31,11 @@ from storage.tables import CustomerRow, IdentityRow
 
 log = logging.getLogger("omnigate.identity")
 
+__all__ = ["IdentityRefused", "IdentityResolver", "WebchatClaims", "sign_webchat_claims"]
+
 PHONE_CHANNELS = ("sms", "whatsapp")
 # Upper case only: a code is pasted from a link, and an all-caps word is rarely one by chance.
 LINK_CODE = re.compile(r"\b(OG[A-HJKMNP-Z2-9]{8})\b")
-
-
-class IdentityRefused(Exception):
-    """A claim that does not hold (bad signature, invalid phone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +67,11 @@ class IdentityResolver:
         channel = event.channel
         external_id = event.external_id or event.address.chat_id
         if channel in PHONE_CHANNELS:
-            external_id = normalize_phone(external_id, self._settings.default_region) or external_id
+            phone = normalize_phone(external_id, self._settings.default_region)
+            if phone:
+                external_id = phone
+                # Reply to the number in its canonical form, whatever the provider wrote.
+                event.address = replace(event.address, chat_id=phone)
         code_customer = await self._code_customer(session, event, now)
         identity = await customers.find_identity(session, channel, external_id)
         if identity is None:

@@ -7,8 +7,9 @@ How a message is scored against an intent:
   words ("ne", "bir", "the", "is") matches nothing.
 * Each remaining token is linked to tokens of the examples: exactly, as a typo (rapidfuzz OSA
   distance, 1 edit up to 7 letters, 2 beyond), or as the same stem with other suffixes
-  (``siparişim`` ~ ``siparişlerimi``, ``kargo`` ~ ``kargomu``, ``hesap`` ~ ``hesabım``).
-  Compounds are rejoined or split (``yurtdışına`` ~ ``yurt dışına``).
+  (``siparişim`` ~ ``siparişlerimi``, ``kargo`` ~ ``kargomu``, ``hesap`` ~ ``hesabım``), or as
+  a synonym from a small Turkish/English customer-service lexicon (``masraf`` ~ ``ücret`` ~
+  ``cost``). Compounds are rejoined or split (``yurtdışına`` ~ ``yurt dışına``).
 * Tokens weigh by how specific they are to one intent (an IDF over intents); question words and
   auxiliaries ("nasıl", "istiyorum", "want") weigh little. A token that links to nothing weighs
   as much as the most specific word: "iptal" in "siparişimi iptal etmek istiyorum" is evidence
@@ -36,7 +37,7 @@ from rapidfuzz.distance import OSA
 
 from bot.textnorm import normalize
 
-__all__ = ["LIGHT_WORDS", "STOP_WORDS", "IntentMatch", "IntentMatcher"]
+__all__ = ["LIGHT_WORDS", "STOP_WORDS", "SYNONYMS", "IntentMatch", "IntentMatcher"]
 
 # Function words and fillers (already folded) that must not carry a match on their own.
 STOP_WORDS = frozenset(
@@ -66,10 +67,63 @@ LIGHT_WORDS = frozenset(
     """.split()
 )
 
+# Words (folded) that customer-service messages use interchangeably, across the two languages:
+# a message word links to an example word of the same group, so sparse intents files still
+# match "kargo masrafı" to "shipping cost". Kept tight: a loose group is a false match.
+SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(line.split())
+    for line in """
+    siparis order orders
+    kargo paket koli gonderi package parcel shipment
+    kargo teslimat gonderim shipping delivery deliver ship courier kurye
+    ucret fiyat masraf bedel tutar fee fees cost price charge
+    ucretsiz bedava free
+    iade return returns refund
+    degisim degistirmek exchange
+    odeme odemek pay payment
+    taksit installment installments
+    kart card
+    fatura invoice bill
+    insan kisi human person
+    temsilci yetkili operator agent representative rep
+    canli live
+    destek support
+    konusmak gorusmek talk speak chat
+    saat saatleri hours
+    acik acilis open opening
+    kapali kapanis closed close closing
+    pazar sunday
+    cumartesi saturday
+    bayram holiday holidays
+    tesekkur tesekkurler sagol thanks thank thx appreciate
+    gorusuruz hoscakal bye goodbye
+    merhaba selam hello hi hey
+    gecikme gecikti late delay delayed
+    takip track tracking
+    durum status
+    iptal cancel
+    urun item product
+    para money
+    yanlis wrong
+    hasarli kusurlu ayipli bozuk damaged defective broken
+    adres address
+    sifre password
+    hesap account
+    bakiye balance
+    telefon phone
+    sikayet complaint
+    havale eft transfer
+    musteri customer
+    hizmet hizmetleri service
+    """.strip().splitlines()
+)
+
 _SQUEEZE = re.compile(r"(.)\1+")
 _LIGHT = 0.25  # weight of a light word
 _MAX_TOKENS = 40  # a message longer than this is judged on its first words (bounded cost)
 _STEM_SIM = 0.9  # similarity of a suffix variant (siparişim ~ siparişlerimi)
+_SYNONYM_SIM = 0.8  # similarity of a synonym (kargo ~ shipping)
+_TYPO_COST = 1.5  # similarity lost per edit, relative to word length (kargo ~ karfo: 0.7)
 _VOWELS = frozenset("aeiou")
 # Endings (folded) that may follow a shared stem: Turkish case, possessive, plural and verb
 # endings, and the English inflections.
@@ -103,6 +157,20 @@ def _content(norm: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k in keys if k not in _STOP_KEYS))
 
 
+_SYN_KEYS = tuple(frozenset(map(_key, group)) for group in SYNONYMS)
+_SYN_BY_PREFIX: dict[str, list[tuple[str, int]]] = {}
+for _i, _group in enumerate(_SYN_KEYS):
+    for _word in _group:
+        _SYN_BY_PREFIX.setdefault(_word[:3], []).append((_word, _i))
+
+
+def _groups(token: str) -> frozenset[int]:
+    """Synonym groups of ``token``: a member itself or the same stem (kargom ~ kargo)."""
+    return frozenset(
+        i for w, i in _SYN_BY_PREFIX.get(token[:3], ()) if w == token or _same_stem(token, w)
+    )
+
+
 def _f1(a: float, b: float) -> float:
     return 2 * a * b / (a + b) if a + b else 0.0
 
@@ -113,7 +181,7 @@ def _max_edits(length: int) -> int:
 
 
 def _same_stem(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` look like one word with different Turkish/English suffixes."""
+    """True when ``a`` and ``b`` look like one word with different Turkish/English endings."""
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) < 4 or short == long_:
         return False
@@ -122,27 +190,22 @@ def _same_stem(a: str, b: str) -> bool:
         if x != y:
             break
         cp += 1
-    rest = long_[cp:]
-    if cp in (3, 4) and len(short) >= 5 and _VERB_ENDING.match(short[cp:]):
-        # Short verb roots: gel-medi ~ gel-ecek, öde-me ~ öde-yebilir, ulaş-ır ~ ulaş-madı.
-        if _VERB_ENDING.match(rest):
-            return True
+    tail, rest = short[cp:], long_[cp:]
+    if cp in (3, 4) and len(short) >= 5 and _VERB_ENDING.match(tail) and _VERB_ENDING.match(rest):
+        return True  # short verb roots: gel-medi ~ gel-ecek, öde-me ~ öde-yebilir
     if cp < 4:
         return False
-    if cp == len(short) - 1 and (short[-1], rest[0]) in _SOFTENING:
-        cp += 1  # hesap ~ hesabım, renk ~ rengi
-    if cp >= 5:
-        # Long stems: the shorter word may end in its own suffix (değiştirmek ~ değiştirebilir,
-        # konuşmak ~ konuşabilir, değişim ~ değiştir), but "transfer" is not "trans" + "fer".
-        return cp == len(short) or short[cp:] in _SUFFIXES
-    if cp < 4 or cp < len(short):
-        return False
-    # Four-letter stems clash easily (hava ~ havale), so only accept a suffix that starts with
-    # a vowel, a buffer consonant after a vowel (iade ~ iadesi), a doubling (ship ~ shipping)
-    # or a known ending (isim ~ isimde).
-    if rest[0] in _VOWELS or rest[0] == short[-1]:
+    if len(tail) == 1 and (tail, rest[0]) in _SOFTENING:
+        tail, rest = "", rest[1:]  # hesap ~ hesabım, kitap ~ kitabı
+    if tail and tail not in _SUFFIXES:
+        return False  # "transfer" is not "trans" + "fer"
+    if cp >= 5 or not rest:
         return True
-    if short[-1] in _VOWELS and rest[0] in "symn":
+    # Four-letter stems clash easily (hava ~ havale), so the longer word must go on with a
+    # vowel, a buffer consonant after a vowel (iade ~ iadesi), a doubling (ship ~ shipping)
+    # or a known ending (isim ~ isimde, kartı ~ kartlar).
+    last = long_[cp - 1]
+    if rest[0] in _VOWELS or rest[0] == last or (last in _VOWELS and rest[0] in "symn"):
         return True
     return any(rest[:k] in _SUFFIXES for k in (2, 3, 4))
 
@@ -172,10 +235,10 @@ class IntentMatcher:
         intents: Mapping[str, Iterable[str]],
         *,
         language: str = "tr",
-        threshold: float = 46.0,
+        threshold: float = 47.0,
         margin: float = 1.0,
     ) -> None:
-        self.language = language
+        self.language = language  # the intents file's main language, for callers
         self.threshold = threshold
         self.margin = margin
         self.intents: tuple[str, ...] = tuple(intents)
@@ -211,9 +274,12 @@ class IntentMatcher:
         for i, ex in enumerate(self._examples):
             for token in ex.tokens:
                 self._token_examples.setdefault(token, []).append(i)
+        self._by_group: dict[int, list[str]] = {}  # synonym group -> vocabulary tokens
         for token in self._vocab:
             if len(token) >= 4:
                 self._by_prefix.setdefault(token[:3], []).append(token)
+            for group in _groups(token):
+                self._by_group.setdefault(group, []).append(token)
         self._links: dict[str, dict[str, float]] = {}  # cache: query token -> links
 
     # --- construction -------------------------------------------------------------------------
@@ -277,11 +343,14 @@ class IntentMatcher:
                     continue
                 if len(cand) == len(token) <= 4 and sorted(cand) != sorted(token):
                     continue  # a changed letter in a short word is another word: love ~ live
-                sim = 1.0 - dist / max(len(token), len(cand))
+                sim = 1.0 - _TYPO_COST * dist / max(len(token), len(cand))
                 links[cand] = max(links.get(cand, 0.0), sim)
         for cand in self._by_prefix.get(token[:3], ()) if len(token) >= 4 else ():
             if _same_stem(token, cand):
                 links[cand] = max(links.get(cand, 0.0), _STEM_SIM)
+        for group in _groups(token):
+            for cand in self._by_group.get(group, ()):
+                links[cand] = max(links.get(cand, 0.0), _SYNONYM_SIM)
         if len(self._links) > 10_000:  # bounded: query tokens are an open set
             self._links.clear()
         self._links[token] = links

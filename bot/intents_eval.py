@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import yaml
+
 from bot.intents import IntentMatcher
 
 __all__ = ["Case", "load_cases", "main", "run_eval"]
@@ -28,19 +30,22 @@ class Case:
 
 
 def load_cases(path: str | Path) -> list[Case]:
-    """Read a cases TSV whose header is ``text<TAB>expected``."""
-    with open(path, encoding="utf-8", newline="") as fh:
+    """Read a cases TSV whose header names the columns ``text`` and ``expected``."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         # QUOTE_NONE: a case text may contain quotes and must be read verbatim.
         rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["text", "expected"]:
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if "text" not in header or "expected" not in header:
         raise ValueError(f"{path}: the first line must be the header 'text<TAB>expected'")
+    ti, ei = header.index("text"), header.index("expected")
     cases = []
     for lineno, row in enumerate(rows[1:], start=2):
-        if not row or not "".join(row).strip():
+        if not "".join(row).strip():
             continue
-        if len(row) != 2 or not row[1].strip():
+        if len(row) <= max(ti, ei) or not row[ei].strip():
             raise ValueError(f"{path}:{lineno}: expected 'text<TAB>expected', got {row!r}")
-        cases.append(Case(row[0], row[1].strip()))
+        expected = row[ei].strip()
+        cases.append(Case(row[ti], NONE if expected.lower() == NONE else expected))
     if not cases:
         raise ValueError(f"{path}: no cases")
     return cases
@@ -90,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         run_eval(args.intents, args.cases)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

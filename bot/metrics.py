@@ -58,6 +58,47 @@ class Metrics:
             "Age of the oldest waiting outbox row",
             registry=self.registry,
         )
+        # Human hand-off and what follows it (bot/handoff.py).
+        self.handoffs = Counter(
+            "omnigate_handoffs_total",
+            "Conversations queued for a person",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.handoff_timeouts = Counter(
+            "omnigate_handoff_timeouts_total",
+            "Queued conversations nobody claimed in time",
+            ["fallback"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "omnigate_queue_depth", "Conversations waiting for an agent", registry=self.registry
+        )
+        self.conversations_closed = Counter(
+            "omnigate_conversations_closed_total",
+            "Conversations closed; handed_off=false is the bot's containment",
+            ["handed_off"],
+            registry=self.registry,
+        )
+        self.first_agent_reply = Histogram(
+            "omnigate_first_agent_reply_seconds",
+            "From the hand-off to the first agent reply",
+            buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14400),
+            registry=self.registry,
+        )
+        self.resolution = Histogram(
+            "omnigate_resolution_seconds",
+            "From the conversation's start to its close",
+            ["handed_off"],
+            buckets=(30, 60, 300, 600, 1800, 3600, 14400, 86400),
+            registry=self.registry,
+        )
+        self.csat = Counter(
+            "omnigate_csat_responses_total",
+            "Customer satisfaction answers",
+            ["score"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

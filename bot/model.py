@@ -240,6 +240,10 @@ class Outbound:
 Event = Inbound | StatusUpdate
 
 
+class IdentityRefused(Exception):
+    """A claim of identity that does not hold (bad signature, invalid phone): refuse it."""
+
+
 PAYLOAD_DIGEST_PREFIX = "sha256:"
 
 

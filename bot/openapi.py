@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.openapi_agents import AGENT_PATHS, AGENT_SCHEMAS
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -23,6 +25,7 @@ OPENAPI: dict[str, Any] = {
     "info": {"title": "Omnigate API", "version": "1"},
     "security": [{"bearer": []}],
     "paths": {
+        **AGENT_PATHS,  # agents, conversations and hand-off (bot/openapi_agents.py)
         "/api/v1/customers": {
             "get": {
                 "summary": "Find a customer by one of their identities",
@@ -84,6 +87,7 @@ OPENAPI: dict[str, Any] = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
+            **AGENT_SCHEMAS,
             "Error": {
                 "type": "object",
                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}},

@@ -14,10 +14,12 @@ from adapters.registry import build_adapters
 from adapters.webchat import SessionSigner, WebchatAdapter
 from bot.events import EventBus
 from bot.gateway import Gateway
+from bot.handoff import HandoffService
 from bot.identity import IdentityResolver
 from bot.identity_actions import IdentityActions
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
+from bot.queue_watch import QueueWatch
 from bot.router import Router
 from bot.sender import OutboxSender
 from bot.settings import Settings
@@ -58,6 +60,8 @@ class Runtime:
         self.webchat_host: WebchatHostImpl
         self.webchat_signer: SessionSigner
         self.identity_actions: IdentityActions
+        self.handoff: HandoffService
+        self.queue_watch: QueueWatch
 
     async def start(self) -> None:
         from handlers import INTENTS_FILE, build_router
@@ -66,7 +70,7 @@ class Runtime:
         self.engine = create_engine(settings.database_url)
         await migrate(self.engine)
         self.sessions = session_factory(self.engine)
-        self.coordination = create_coordination(settings.redis_url)
+        self.coordination = create_coordination(settings.redis_url, settings.redis_prefix)
         self.events = EventBus(self.coordination)
         matcher = IntentMatcher.from_yaml(self._intents_file or INTENTS_FILE)
         self.identity_actions = IdentityActions(self.sessions, settings)
@@ -79,6 +83,10 @@ class Runtime:
             settings,
             max_attempts=settings.outbox_max_attempts,
             poll_interval=settings.outbox_poll_interval,
+            lease=settings.outbox_lease,
+        )
+        self.handoff = HandoffService(
+            self.sessions, self.events, self.metrics, settings, self.sender.wake
         )
         self.turns = TurnRunner(
             self.sessions,
@@ -90,7 +98,9 @@ class Runtime:
             self.sender.wake,
             default_language=settings.default_language,
             concurrency=settings.turn_concurrency,
+            lock_ttl=settings.turn_lock_ttl,
             identity_actions=self.identity_actions,
+            handoff=self.handoff,
         )
         self.gateway = Gateway(
             self.sessions,
@@ -100,7 +110,9 @@ class Runtime:
             self.sender.wake,
             IdentityResolver(settings),
         )
-        self.webchat_host = WebchatHostImpl(self.gateway, self.sessions, self.coordination)
+        self.webchat_host = WebchatHostImpl(
+            self.gateway, self.sessions, self.coordination, settings
+        )
         self.webchat_signer = SessionSigner(await self._instance_secret("webchat_session_secret"))
         for adapter in self.adapters.values():
             if isinstance(adapter, WebchatAdapter):
@@ -110,12 +122,22 @@ class Runtime:
                 await adapter.start()
         await self.turns.start()
         await self.sender.start()
+        self.queue_watch = QueueWatch(
+            self.handoff,
+            self.sessions,
+            self.metrics,
+            timeout=settings.handoff_timeout,
+            fallback=settings.handoff_fallback,
+            default_language=settings.default_language,
+        )
+        await self.queue_watch.start()
         log.info("gateway started (database %s)", self.engine.url.render_as_string())
 
     async def stop(self) -> None:
         """SIGTERM: stop taking work, finish the turns in flight, flush what we can."""
         grace = self.settings.shutdown_grace
         self.gateway.accepting = False
+        await self.queue_watch.stop()
         await self.turns.stop(grace)
         await self.sender.stop(grace)
         for adapter in self.adapters.values():

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -55,6 +57,7 @@ class OutboxSender:
         max_attempts: int = 10,
         poll_interval: float = 1.0,
         concurrency: int = 64,
+        lease: float = LEASE_SECONDS,
     ) -> None:
         self._sessions = sessions
         self._coordination = coordination
@@ -64,8 +67,10 @@ class OutboxSender:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._poll_interval = poll_interval
+        self._lease = lease
         self._slots = asyncio.Semaphore(concurrency)
-        self._owner = f"sender-{uuid.uuid4().hex[:12]}"
+        # Names the process holding a lease (outbox.lease_owner): host, pid, then a nonce.
+        self._owner = f"sender-{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -106,7 +111,7 @@ class OutboxSender:
         """One round: lease the due heads of queues and send them. Returns rows handled."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            rows = await outbox.lease_due(session, self._owner, now, LEASE_SECONDS, limit)
+            rows = await outbox.lease_due(session, self._owner, now, self._lease, limit)
         if rows:
             await asyncio.gather(*(self._send_row(row) for row in rows))
         return len(rows)

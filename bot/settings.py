@@ -17,6 +17,8 @@ class Settings:
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///omnigate.db"
     redis_url: str = ""
+    # Prefix of every Redis key and channel: several deployments may share one Redis.
+    redis_prefix: str = "omnigate:"
     public_url: str = ""
     api_token: str = ""
     log_level: str = "INFO"
@@ -39,6 +41,10 @@ class Settings:
     # Outbox
     outbox_max_attempts: int = 10
     outbox_poll_interval: float = 1.0
+    # Seconds a sender owns a row it is sending; a dead worker's rows go to another after it.
+    outbox_lease: float = 60.0
+    # Seconds a worker owns a conversation's turns; a dead worker's ones move after it.
+    turn_lock_ttl: float = 60.0
     shutdown_grace: float = 10.0
     # Seconds a provider API call may take before it is retried later.
     provider_timeout: float = 10.0

@@ -85,13 +85,15 @@ def tokenize(text: str) -> list[str]:
 # --- language detection -----------------------------------------------------------------------
 
 _TR_LETTERS = re.compile(r"[çğışöüÇĞİŞÖÜ]")
+# Frequent words (folded) that are clearly one language or the other.
 _TR_WORDS = frozenset(
     """
-    acaba ama ben beni bana benim bir biraz bu bunu burada da daha de degil diye evet gibi
-    hayir hala hangi icin ile ise istiyorum kac kadar ki lutfen mi mu musunuz misiniz mudur
-    nasil ne neden nerede nereden niye o olarak olan olur sen siz size sizin su simdi tamam
-    var ve veya ya yok zaman merhaba selam tesekkurler tesekkur sagol sagolun gorusuruz
-    iyi gunler aksamlar hosca kal yardim siparis kargo iade odeme ederim eder mi
+    acaba ama ben beni bana benim bir biraz bu bunu burada da daha de degil diye evet gibi hayir
+    hala hangi icin ile ise istiyorum istemiyorum kac kacta kadar ki lutfen mi mu misiniz miyim
+    musunuz nasil ne neden nerede nerde nereden niye olarak olur sen siz size sizin simdi tamam
+    var ve veya ya yok zaman merhaba merhabalar selam slm mrb tesekkurler tesekkur sagol
+    sagolun gorusuruz hoscakal iyi gunler aksamlar gunaydin yardim siparis siparisim kargo
+    kargom iade odeme ederim eder musteri temsilci destek ucret ucreti fiyat saat acik
     """.split()
 )
 _EN_WORDS = frozenset(
@@ -99,13 +101,18 @@ _EN_WORDS = frozenset(
     a about am an and are at be been can could did do does for from get got had has have hello
     hi how i if in is it its me my no not of on or our please so thank thanks that the there
     this to was we were what when where which who why will with would you your yes hey bye
-    order package refund return shipping payment hours help want need talk agent human
+    goodbye ok okay order orders package parcel refund return returns shipping delivery payment
+    pay cost price hours open close help want need talk speak agent human person track status
+    cancel account card money bill store item size time today tomorrow good great nice much
+    loan rate rates buy see new lost
     """.split()
 )
-# Frequent Turkish endings (folded): -lar/-ler, -iyor, possessives, question particles, cases.
-_TR_SUFFIX = re.compile(
-    r"(?:lar|ler|lari|leri|iyor|iyorum|uyor|miyim|misin|misiniz|musunuz|mi|mu|im|um|imi"
-    r"|imiz|niz|dir|dur|tir|tur|da|de|dan|den|ta|te|tan|ten|ya|ye|yla|yle|mak|mek|cak|cek)$"
+# Letter groups Turkish spelling does not produce (no w, q, x; ç and ş instead of ch and sh).
+_EN_SHAPE = re.compile(r"[wqx]|th|sh|ch|gh|ph|ck|ee|oo|ing$|tions?$|ments?$|able$|ive$|ed$|ly$")
+# Frequent Turkish endings (folded): plural, possessive, question particles, cases, verb forms.
+_TR_SHAPE = re.compile(
+    r"(?:lar|ler|lari|leri|iyor|iyorum|uyor|miyim|misin|misiniz|musunuz|im|um|imi|imiz|niz"
+    r"|dir|dur|tir|tur|da|de|dan|den|ta|te|tan|ten|ya|ye|yla|yle|mak|mek|cak|cek|medi|madi)$"
 )
 
 
@@ -113,15 +120,14 @@ def detect_language(text: str) -> Language:
     """Guess ``"tr"`` or ``"en"`` cheaply; Turkish is the default when the evidence is even."""
     if _TR_LETTERS.search(text):
         return "tr"
-    tokens = tokenize(text)
-    if not tokens:
-        return "tr"
     tr = en = 0.0
-    for token in tokens:
+    for token in tokenize(text):
         if token in _EN_WORDS:
             en += 1.0
         elif token in _TR_WORDS:
             tr += 1.0
-        elif len(token) > 4 and _TR_SUFFIX.search(token):
+        elif _EN_SHAPE.search(token):
+            en += 0.5
+        elif len(token) > 4 and _TR_SHAPE.search(token):
             tr += 0.5
     return "en" if en > tr else "tr"

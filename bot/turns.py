@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from bot.context import (
     TurnContext,
 )
 from bot.events import EventBus
+from bot.fallbacks import count_misses
+from bot.handoff import HandoffService
 from bot.identity_actions import IdentityActions
 from bot.intents import IntentMatcher
 from bot.metrics import Metrics
@@ -44,6 +47,7 @@ from bot.model import (
 from bot.optout import confirmation, opt_keyword
 from bot.router import Router
 from bot.textnorm import detect_language
+from bot.thread import Effects
 from storage import conversations, customers, messages, outbox
 from storage.coordination import Coordination
 from storage.tables import IdentityRow, MessageRow
@@ -69,7 +73,9 @@ class TurnRunner:
         default_language: str = "tr",
         concurrency: int = 64,
         sweep_interval: float = 1.0,
+        lock_ttl: float = LOCK_TTL,
         identity_actions: IdentityActions | None = None,
+        handoff: HandoffService | None = None,
     ) -> None:
         self._sessions = sessions
         self._coordination = coordination
@@ -81,7 +87,9 @@ class TurnRunner:
         self._default_language = default_language
         self._slots = asyncio.Semaphore(concurrency)
         self._sweep_interval = sweep_interval
+        self._lock_ttl = lock_ttl
         self._identity_actions = identity_actions
+        self._handoff = handoff
         self._owner = f"turns-{uuid.uuid4().hex[:12]}"
         self._running: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
@@ -138,7 +146,12 @@ class TurnRunner:
 
     async def _drain(self, conversation_id: int) -> None:
         key = f"turn:{conversation_id}"
-        if not await self._coordination.try_lock(key, self._owner, LOCK_TTL):
+        try:
+            locked = await self._coordination.try_lock(key, self._owner, self._lock_ttl)
+        except Exception as exc:  # coordination down: the message stays pending
+            log.warning("turn lock unavailable, the sweeper retries: %s", exc)
+            return
+        if not locked:
             return  # another worker runs this conversation; the sweeper retries later
         try:
             while not self._stopping:
@@ -151,11 +164,14 @@ class TurnRunner:
                     return
                 async with self._slots:
                     await self._run_turn(row)
-                await self._coordination.extend_lock(key, self._owner, LOCK_TTL)
+                await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
         except Exception:
             log.exception("turns failed", extra={"conversation_id": conversation_id})
         finally:
-            await self._coordination.unlock(key, self._owner)
+            try:
+                await self._coordination.unlock(key, self._owner)
+            except Exception as exc:  # the lock expires by itself
+                log.warning("turn unlock failed: %s", exc)
 
     # -- one turn ---------------------------------------------------------------------------
 
@@ -174,8 +190,7 @@ class TurnRunner:
         inbound = _inbound_from_row(row)
         _map_numbered_answer(inbound, memory)
         language = memory.get("lang") or self._default_language
-        if any(ch.isalpha() for ch in inbound.text):  # "12345" says nothing of the language
-            language = detect_language(inbound.text)
+        language = _language(inbound, language)
         ctx = TurnContext(
             message=inbound,
             customer=CustomerView(
@@ -211,14 +226,19 @@ class TurnRunner:
             )
             await self._commit(row, ctx, "done", identities, opt=opt)
             return
+        if self._handoff is not None and await self._handoff.capture_rating(row):
+            return  # the customer rated their closed conversation (bot/csat.py)
         if conversation.state != "bot":
             # A person owns (or is about to own) the conversation: the bot stays silent.
             async with self._sessions() as session, session.begin():
-                await messages.finish_turn(session, row.id, "skipped")
+                skipped = await messages.finish_turn(session, row.id, "skipped")
+            if skipped and self._handoff is not None:
+                await self._handoff.customer_wrote(row, conversation.state)
             return
         status = "done"
         try:
             await self._router.handle(ctx)
+            await count_misses(ctx)  # two misunderstandings in a row -> a person
         except Exception:
             log.exception("handler failed", extra={"conversation_id": conversation.id})
             status = "failed"
@@ -314,14 +334,21 @@ class TurnRunner:
                 memory["buttons"] = offered
             conversation.dialog = memory
             conversation.updated_at = now
-            if ctx.handoff_reason:
+            effects = Effects()
+            if ctx.handoff_reason and self._handoff is not None:
+                await self._handoff.queue_in_turn(
+                    session, conversation, ctx.handoff_reason, now, effects
+                )
+            elif ctx.handoff_reason:
                 conversation.state = "queued"
                 conversation.handoff_reason = ctx.handoff_reason
         if reply_ids:
             self._wake_sender()
         for message_id in reply_ids:
             await self._events.message_changed(message_id, row.conversation_id)
-        if ctx.handoff_reason:
+        if self._handoff is not None:
+            await self._handoff.announce(effects)  # queued / assigned events
+        elif ctx.handoff_reason:
             await self._events.conversation_changed(row.conversation_id, "queued")
 
 
@@ -360,6 +387,18 @@ def _map_numbered_answer(inbound: Inbound, memory: dict[str, Any]) -> None:
         inbound.kind = Kind.BUTTON
         inbound.payload = chosen["payload"]
         inbound.extra["numbered_answer"] = text
+
+
+_NOT_LANGUAGE = re.compile(r"/\w+|\bOG[A-Z0-9]{8}\b|\d+")
+
+
+def _language(inbound: Inbound, current: str) -> str:
+    """The customer's language: their words if they say something, else what we knew."""
+    words = _NOT_LANGUAGE.sub(" ", inbound.text)
+    if any(ch.isalpha() for ch in words):  # "12345" or "/start CODE" says nothing
+        return detect_language(words)
+    hint = str(inbound.extra.get("language_code") or "")[:2]
+    return hint if hint in ("tr", "en") and not current else current
 
 
 def _reply_address(row: MessageRow, channel: str | None, identities: list[Any]) -> Address:

@@ -19,6 +19,9 @@ class WebchatHost(Protocol):
     async def history(self, session_id: str) -> list[dict[str, Any]]:
         """The customer's transcript across channels, oldest first (message JSON)."""
 
+    async def identify(self, session_id: str, claims: dict[str, Any]) -> int:
+        """Link the session to the brand's signed user identity; returns the customer id."""
+
     async def publish(self, topic: str, message: dict[str, Any]) -> int: ...
 
     async def subscribe(self, topic: str) -> Any: ...

@@ -17,7 +17,7 @@ from aiohttp import WSMsgType, web
 
 from adapters.webchat.adapter import WebchatHost, session_topic
 from adapters.webchat.session import SessionSigner
-from bot.model import Address, Inbound, Kind
+from bot.model import Address, IdentityRefused, Inbound, Kind
 
 log = logging.getLogger("omnigate.webchat")
 
@@ -112,8 +112,27 @@ class WebchatSocket:
             await ws.send_json({"type": "pong"})
         elif kind in ("message", "button"):
             await self._on_message(ws, session_id, frame)
+        elif kind == "identify":
+            await self._on_identify(ws, session_id, frame)
         else:
             await ws.send_json(_error("unknown_type", f"Unknown frame type {kind[:40]!r}."))
+
+    async def _on_identify(
+        self, ws: web.WebSocketResponse, session_id: str, frame: dict[str, Any]
+    ) -> None:
+        """The brand's site vouches for who the visitor is (HMAC-signed claims)."""
+        try:
+            customer_id = await self._host.identify(session_id, frame)
+        except IdentityRefused as refused:
+            await ws.send_json(_error("bad_identity", str(refused)))
+            return
+        except Exception:
+            log.exception("web chat identify failed")
+            await ws.send_json(_error("unavailable", "Identity could not be checked, retry."))
+            return
+        history = await self._host.history(session_id)
+        await ws.send_json({"type": "identified", "customer_id": customer_id})
+        await ws.send_json({"type": "history", "messages": [_history_item(m) for m in history]})
 
     async def _on_message(
         self, ws: web.WebSocketResponse, session_id: str, frame: dict[str, Any]

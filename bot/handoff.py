@@ -1,0 +1,550 @@
+"""The human hand-off service: queue, assign, claim, release, close, and agents' replies.
+
+The REST API, the agent console and Slack all call these methods, so a reply from Slack and
+one from the console do exactly the same thing. Every change is one transaction: the new
+state, a system entry in the thread ("Conversation assigned to Ayşe", visible to agents,
+never sent) and any message to the customer (outbox). Events are published after the commit,
+on the EventBus (every worker's console sockets) and to in-process listeners (`subscribe`),
+which hear each change once, on the worker that made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import csat
+from bot.events import EventBus
+from bot.handoff_rules import (
+    REASONS,
+    Conflict,
+    Forbidden,
+    HandoffError,
+    NotFound,
+    Unreachable,
+    check,
+    describe_reason,
+)
+from bot.metrics import Metrics
+from bot.model import Outbound, Sender, utcnow
+from bot.settings import Settings
+from bot.thread import Effects, language_of, note, system_note, to_customer
+from storage import agents as agent_store
+from storage import handoff as queue
+from storage import messages
+from storage.dialect import insert_ignoring_conflicts
+from storage.tables import AgentRow, ConversationRow, KeyValue, MessageRow
+
+log = logging.getLogger("omnigate.handoff")
+
+T = TypeVar("T")
+Listener = Callable[[dict[str, Any]], Awaitable[None]]
+Work = Callable[[AsyncSession, Effects, datetime], Awaitable[T]]
+
+MAX_TEXT = 4096
+MAX_CLIENT_KEY = 64
+
+
+class HandoffService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        events: EventBus,
+        metrics: Metrics,
+        settings: Settings,
+        wake_sender: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._metrics = metrics
+        self._settings = settings
+        self._wake_sender = wake_sender
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Hear every hand-off event once, after its commit (Slack mirrors threads this way).
+
+        Events are the EventBus dicts: ``{"type": "conversation", "event": "queued" |
+        "assigned" | "released" | "closed" | "timeout" | "rated", "conversation_id", "state",
+        "assignee_id", …}`` and ``{"type": "message", "event": "agent_reply" | "note" |
+        "customer", "message_id", "conversation_id", "via", …}``.
+        """
+        self._listeners.append(listener)
+
+    # -- transitions -------------------------------------------------------------------------
+
+    async def handoff(
+        self,
+        conversation_id: int,
+        *,
+        reason: str = "handler",
+        team: str | None = None,
+        actor: AgentRow | None = None,
+    ) -> ConversationRow:
+        """Queue the conversation for a person (from `bot`, or from `agent` as a transfer)."""
+        if reason not in REASONS:
+            raise HandoffError(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
+            conversation = await self._lock(session, conversation_id, now)
+            check("handoff", conversation.state, conversation.id)
+            if conversation.state == "agent" and actor is not None:
+                self._require_owner(conversation, actor, "transfer")
+            why = "transfer" if conversation.state == "agent" else reason
+            await self._enter_queue(session, conversation, why, team, now, effects, actor)
+            await self._auto_assign(session, conversation, now, effects)
+            return conversation
+
+        return await self._change(work)
+
+    async def claim(
+        self, conversation_id: int, agent: AgentRow, *, by: AgentRow | None = None
+    ) -> ConversationRow:
+        """Give the conversation to `agent` (`by`: an admin assigning someone else).
+
+        Claiming one's own conversation again is a no-op; someone else's is a conflict.
+        Manual claims ignore max_concurrent (that limit is for automatic assignment).
+        """
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
+            conversation = await self._lock(session, conversation_id, now)
+            if conversation.state == "agent":
+                if conversation.assignee_id == agent.id:
+                    return conversation
+                raise Conflict(await self._owned_message(session, conversation))
+            check("claim", conversation.state, conversation.id)
+            if conversation.state == "bot":
+                await self._enter_queue(
+                    session, conversation, "agent_claimed", None, now, effects, by or agent
+                )
+            await self._assign(session, conversation, agent, now, effects, by=by or agent)
+            return conversation
+
+        return await self._change(work)
+
+    async def release(self, conversation_id: int, agent: AgentRow) -> ConversationRow:
+        """Back to the bot: the owner (or an admin) hands it back; a queued one is cancelled."""
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
+            conversation = await self._lock(session, conversation_id, now)
+            check("release", conversation.state, conversation.id)
+            self._require_owner(conversation, agent, "release")
+            conversation.state = "bot"
+            conversation.assignee_id = None
+            # The bot starts counting misunderstandings afresh.
+            conversation.dialog = {**(conversation.dialog or {}), "fallbacks": 0}
+            await system_note(
+                session,
+                conversation,
+                f"Conversation handed back to the bot by {agent.name}",
+                now,
+                effects,
+                event="released",
+                agent_id=agent.id,
+            )
+            effects.conversation(conversation, "released", by=agent.id)
+            return conversation
+
+        conversation = await self._change(work)
+        await self.assign_waiting()  # the agent has room for someone else now
+        return conversation
+
+    async def close(
+        self, conversation_id: int, agent: AgentRow, *, ask_csat: bool = True
+    ) -> ConversationRow:
+        """Close the conversation and ask the customer for a 1-5 rating on their channel."""
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
+            conversation = await self._lock(session, conversation_id, now)
+            check("close", conversation.state, conversation.id)
+            self._require_owner(conversation, agent, "close")
+            conversation.state = "closed"
+            conversation.closed_at = now
+            conversation.resolved_at = now
+            await system_note(
+                session,
+                conversation,
+                f"Conversation closed by {agent.name}",
+                now,
+                effects,
+                event="closed",
+                agent_id=agent.id,
+            )
+            if ask_csat:
+                await self._ask_rating(session, conversation, now, effects)
+            effects.conversation(conversation, "closed", by=agent.id)
+            handed_off = "true" if conversation.handed_off else "false"
+            self._metrics.conversations_closed.labels(handed_off).inc()
+            self._metrics.resolution.labels(handed_off).observe(
+                (now - conversation.created_at).total_seconds()
+            )
+            return conversation
+
+        conversation = await self._change(work)
+        await self.assign_waiting()
+        return conversation
+
+    # -- agents' messages --------------------------------------------------------------------
+
+    async def agent_reply(
+        self,
+        conversation_id: int,
+        agent: AgentRow,
+        text: str,
+        note: bool = False,
+        *,
+        via: str = "api",
+        client_key: str | None = None,
+    ) -> MessageRow:
+        """An agent writes in the thread. A note is stored and never sent; a reply goes to the
+        customer's current channel (outbox, same transaction) and claims the conversation if
+        nobody owns it. `via` (console, slack, api) travels with the event so a surface can
+        skip its own echo; a repeated `client_key` returns the first message, sends nothing.
+        """
+        text = text.strip()
+        if not text:
+            raise HandoffError("Write some text.")
+        if len(text) > MAX_TEXT:
+            raise HandoffError(f"Text is longer than {MAX_TEXT} characters.")
+        if client_key is not None and not 0 < len(client_key) <= MAX_CLIENT_KEY:
+            raise HandoffError(f"client_key must be 1-{MAX_CLIENT_KEY} characters.")
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> MessageRow:
+            conversation = await self._lock(session, conversation_id, now)
+            if client_key is not None:
+                earlier = await self._replay(session, f"reply:{agent.id}:{client_key}")
+                if earlier is not None:
+                    return earlier
+            if note:
+                row = await _note(session, conversation, agent.id, text, now, effects)
+            else:
+                row = await self._reply(session, conversation, agent, text, now, effects)
+            effects.events[-1].update(via=via, agent_id=agent.id)
+            if client_key is not None:
+                await _remember(session, f"reply:{agent.id}:{client_key}", row.id)
+            return row
+
+        return await self._change(work)
+
+    async def _reply(
+        self,
+        session: AsyncSession,
+        conversation: ConversationRow,
+        agent: AgentRow,
+        text: str,
+        now: datetime,
+        effects: Effects,
+    ) -> MessageRow:
+        check("reply", conversation.state, conversation.id)
+        if conversation.state == "agent" and conversation.assignee_id != agent.id:
+            raise Conflict(await self._owned_message(session, conversation))
+        if conversation.state == "bot":
+            await self._enter_queue(
+                session, conversation, "agent_claimed", None, now, effects, agent
+            )
+        if conversation.state == "queued":
+            await self._assign(session, conversation, agent, now, effects, by=agent)
+        row = await to_customer(
+            session,
+            conversation,
+            Outbound(text=text, intent="agent_reply"),
+            Sender.AGENT,
+            now,
+            effects,
+            agent_id=agent.id,
+            language=language_of(conversation, self._settings.default_language),
+            extra_payload={"agent_name": agent.name},
+        )
+        effects.events[-1].update(event="agent_reply", sender="agent", note=False)
+        if conversation.first_agent_reply_at is None:
+            conversation.first_agent_reply_at = now
+            since = conversation.handed_off_at or conversation.created_at
+            self._metrics.first_agent_reply.observe((now - since).total_seconds())
+        return row
+
+    # -- hooks for the core ------------------------------------------------------------------
+
+    async def queue_in_turn(
+        self,
+        session: AsyncSession,
+        conversation: ConversationRow,
+        reason: str,
+        now: datetime,
+        effects: Effects,
+    ) -> None:
+        """A handler asked for a person (`ctx.handoff`): queue inside the turn's transaction."""
+        if conversation.state != "bot":
+            return  # an agent stepped in while the bot was thinking
+        await self._enter_queue(session, conversation, reason, None, now, effects, None)
+        await self._auto_assign(session, conversation, now, effects)
+
+    async def customer_wrote(self, row: MessageRow, state: str) -> None:
+        """A customer's message the bot stayed silent on: tell the listeners (Slack mirror).
+
+        The console needs nothing more: ingest already published the message on the bus.
+        """
+        await self._notify(
+            [
+                {
+                    "type": "message",
+                    "event": "customer",
+                    "message_id": row.id,
+                    "conversation_id": row.conversation_id,
+                    "customer_id": row.customer_id,
+                    "state": state,
+                    "sender": "customer",
+                    "note": False,
+                }
+            ]
+        )
+
+    async def capture_rating(self, row: MessageRow) -> bool:
+        """The customer's answer to the CSAT question of their last closed conversation.
+
+        True when `row` was that answer (stored, thanked, turn finished): the bot skips it.
+        """
+        answer = csat.parse(row.text, str((row.payload or {}).get("payload", "")))
+        if answer is None:
+            return False
+        score, comment = answer
+
+        async def work(session: AsyncSession, effects: Effects, now: datetime) -> bool:
+            rated = await queue.rating_awaited(session, row.customer_id, now - csat.WINDOW)
+            if rated is None or rated.id == row.conversation_id:
+                return False
+            # Only the customer's first message after the question is an answer.
+            if await queue.earlier_inbound_exists(session, row.conversation_id, row.id):
+                return False
+            if not await queue.store_rating(session, rated.id, score, comment):
+                return False
+            if not await messages.finish_turn(session, row.id, "done"):
+                raise _AlreadyAnswered
+            current = await self._lock(session, row.conversation_id, now)
+            lang = language_of(rated, self._settings.default_language)
+            await to_customer(
+                session,
+                current,
+                Outbound(text=csat.thanks(lang), intent="csat_thanks"),
+                Sender.BOT,
+                now,
+                effects,
+                language=lang,
+            )
+            await system_note(
+                session,
+                rated,
+                f"Customer rated the conversation {score}/5" + (f": {comment}" if comment else ""),
+                now,
+                effects,
+                event="rated",
+                score=score,
+            )
+            rated.csat_score = score
+            effects.conversation(rated, "rated", csat_score=score)
+            self._metrics.csat.labels(str(score)).inc()
+            return True
+
+        try:
+            return await self._change(work)
+        except _AlreadyAnswered:
+            return True
+
+    async def assign_waiting(self, limit: int = 50) -> int:
+        """Offer queued conversations (longest waiting first) to agents with room."""
+        async with self._sessions() as session:
+            waiting = await queue.waiting(session, limit)
+            if not waiting or not await agent_store.candidates(session, ""):
+                return 0
+        assigned = 0
+        for conversation_id in waiting:
+
+            async def work(
+                session: AsyncSession, effects: Effects, now: datetime, cid: int = conversation_id
+            ) -> bool:
+                conversation = await queue.lock_for_change(session, cid, now)
+                if conversation is None or conversation.state != "queued":
+                    return False
+                return await self._auto_assign(session, conversation, now, effects) is not None
+
+            assigned += await self._change(work)
+        return assigned
+
+    async def announce(self, effects: Effects) -> None:
+        """After the commit: wake the sender, publish on the bus, tell the listeners."""
+        if effects.wake_sender:
+            self._wake_sender()
+        for event in effects.events:
+            await self._events.publish(event.get("conversation_id"), event)
+        await self._notify(effects.events)
+
+    # -- steps shared by the transitions -----------------------------------------------------
+
+    async def _enter_queue(
+        self,
+        session: AsyncSession,
+        conversation: ConversationRow,
+        reason: str,
+        team: str | None,
+        now: datetime,
+        effects: Effects,
+        actor: AgentRow | None,
+    ) -> None:
+        conversation.state = "queued"
+        conversation.handoff_reason = reason
+        if team is not None:
+            conversation.team = team
+        conversation.assignee_id = None
+        conversation.queued_at = now
+        conversation.queue_timeout_at = None
+        conversation.handed_off = True
+        conversation.handed_off_at = conversation.handed_off_at or now
+        text = f"Waiting for an agent: {describe_reason(reason)}"
+        if actor is not None and reason != "agent_claimed":
+            text += f" (by {actor.name})"
+        if conversation.team:
+            text += f"; team {conversation.team}"
+        await system_note(session, conversation, text, now, effects, event="queued", reason=reason)
+        effects.conversation(conversation, "queued")
+        self._metrics.handoffs.labels(reason).inc()
+
+    async def _auto_assign(
+        self, session: AsyncSession, conversation: ConversationRow, now: datetime, effects: Effects
+    ) -> AgentRow | None:
+        """The least busy online agent of the conversation's team with room, if any."""
+        pool = await agent_store.candidates(session, conversation.team)
+        if not pool:
+            return None
+        # Lock every candidate in id order (no deadlocks), then count again under the locks:
+        # two workers assigning at once cannot both fill an agent's last slot.
+        locked = await agent_store.lock_agents(session, [agent.id for agent, _load in pool])
+        counts = await agent_store.loads(session, [agent.id for agent in locked])
+        free = [a for a in locked if a.status == "online" and counts[a.id] < a.max_concurrent]
+        if not free:
+            return None
+        agent = min(free, key=lambda a: (counts[a.id], a.id))
+        await self._assign(session, conversation, agent, now, effects, by=None)
+        return agent
+
+    async def _assign(
+        self,
+        session: AsyncSession,
+        conversation: ConversationRow,
+        agent: AgentRow,
+        now: datetime,
+        effects: Effects,
+        *,
+        by: AgentRow | None,
+    ) -> None:
+        conversation.state = "agent"
+        conversation.assignee_id = agent.id
+        conversation.assigned_at = now
+        if by is None:
+            how = " (automatic)"
+        elif by.id != agent.id:
+            how = f" by {by.name}"
+        else:
+            how = ""
+        await system_note(
+            session,
+            conversation,
+            f"Conversation assigned to {agent.name}{how}",
+            now,
+            effects,
+            event="assigned",
+            agent_id=agent.id,
+            automatic=by is None,
+        )
+        effects.conversation(conversation, "assigned", assignee_name=agent.name)
+
+    async def _ask_rating(
+        self, session: AsyncSession, conversation: ConversationRow, now: datetime, effects: Effects
+    ) -> None:
+        lang = language_of(conversation, self._settings.default_language)
+        try:
+            await to_customer(
+                session,
+                conversation,
+                Outbound(text=csat.question(lang), intent="csat_question"),
+                Sender.BOT,
+                now,
+                effects,
+                language=lang,
+            )
+        except Unreachable:
+            return  # nothing to answer: nobody to ask
+        conversation.csat_asked_at = now
+
+    async def _lock(
+        self, session: AsyncSession, conversation_id: int, now: datetime
+    ) -> ConversationRow:
+        conversation = await queue.lock_for_change(session, conversation_id, now)
+        if conversation is None:
+            raise NotFound(f"No conversation {conversation_id}.")
+        return conversation
+
+    @staticmethod
+    def _require_owner(conversation: ConversationRow, agent: AgentRow, action: str) -> None:
+        """Another agent's conversation is theirs to release or close (admins excepted)."""
+        if conversation.state != "agent" or agent.role == "admin":
+            return
+        if conversation.assignee_id != agent.id:
+            raise Forbidden(f"Only the assigned agent or an admin may {action} this conversation.")
+
+    @staticmethod
+    async def _owned_message(session: AsyncSession, conversation: ConversationRow) -> str:
+        owner = await agent_store.get_agent(session, conversation.assignee_id or 0)
+        name = owner.name if owner else f"agent {conversation.assignee_id}"
+        return f"Conversation {conversation.id} is assigned to {name}."
+
+    @staticmethod
+    async def _replay(session: AsyncSession, key: str) -> MessageRow | None:
+        """The message an earlier request with this key wrote, or None (first time)."""
+        value = await session.scalar(select(KeyValue.value).where(KeyValue.key == key))
+        return await session.get(MessageRow, int(value)) if value else None
+
+    async def _change(self, work: Work[T]) -> T:
+        effects = Effects()
+        async with self._sessions() as session, session.begin():
+            result = await work(session, effects, utcnow())
+        await self.announce(effects)
+        return result
+
+    async def _notify(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            for listener in self._listeners:
+                try:
+                    await listener(event)
+                except Exception:  # one surface failing must not stop the others
+                    log.exception(
+                        "hand-off listener failed",
+                        extra={"conversation_id": event.get("conversation_id")},
+                    )
+
+
+class _AlreadyAnswered(Exception):
+    """Another worker finished this turn: roll back what this one wrote."""
+
+
+async def _note(
+    session: AsyncSession,
+    conversation: ConversationRow,
+    agent_id: int,
+    text: str,
+    now: datetime,
+    effects: Effects,
+) -> MessageRow:
+    row = await note(session, conversation, agent_id, text, now, effects)
+    effects.events[-1].update(event="note", sender="agent", note=True)
+    return row
+
+
+async def _remember(session: AsyncSession, key: str, message_id: int) -> None:
+    # Inside the reply's transaction: a retry either sees this key or the reply never was.
+    await session.execute(
+        insert_ignoring_conflicts(session, KeyValue).values(key=key, value=str(message_id))
+    )
