@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
 from bot.events import EventBus
+from bot.group_commit import GroupCommitter
 from bot.identity import IdentityResolver
 from bot.metrics import Metrics
 from bot.model import (
@@ -62,24 +63,39 @@ class Gateway:
         self._identities = identities
         self.accepting = True
 
+    def start(self, writers: int = 1) -> None:
+        self._committer = GroupCommitter(self._sessions, self._store_events, writers=writers)
+        self._committer.start()
+
+    async def stop(self) -> None:
+        self.accepting = False
+        await self._committer.stop()
+
     async def ingest(self, events: list[Event]) -> list[IngestResult]:
-        """Persist every event of one provider request in one transaction."""
+        """Persist every event of one provider request; returns once they are committed.
+
+        Concurrent requests share a transaction (group commit); a request's events are
+        never split across two.
+        """
         if not self.accepting:
             raise Unavailable("shutting down")
-        results: list[IngestResult] = []
         try:
-            async with self._sessions() as session, session.begin():
-                for event in events:
-                    if isinstance(event, Inbound):
-                        results.append(await self._store_inbound(session, event))
-                    else:
-                        results.append(await self._store_status(session, event))
+            results = await self._committer.submit(events)
         except Unavailable:
             raise
         except Exception as exc:  # the database is the source of truth: no commit, no ack
             log.exception("ingest failed")
             raise Unavailable(f"storage error: {type(exc).__name__}") from exc
         await self._after_commit(events, results)
+        return results
+
+    async def _store_events(self, session: AsyncSession, events: list[Event]) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        for event in events:
+            if isinstance(event, Inbound):
+                results.append(await self._store_inbound(session, event))
+            else:
+                results.append(await self._store_status(session, event))
         return results
 
     async def _store_inbound(self, session: AsyncSession, event: Inbound) -> IngestResult:

@@ -120,6 +120,8 @@ class Runtime:
             adapter.bind(self.gateway.ingest)
             if adapter.configured:
                 await adapter.start()
+        # One writer for SQLite (it has one anyway); a few for PostgreSQL to overlap commits.
+        self.gateway.start(writers=1 if settings.is_sqlite else 4)
         await self.turns.start()
         await self.sender.start()
         self.queue_watch = QueueWatch(
@@ -136,7 +138,7 @@ class Runtime:
     async def stop(self) -> None:
         """SIGTERM: stop taking work, finish the turns in flight, flush what we can."""
         grace = self.settings.shutdown_grace
-        self.gateway.accepting = False
+        await self.gateway.stop()
         await self.queue_watch.stop()
         await self.turns.stop(grace)
         await self.sender.stop(grace)
