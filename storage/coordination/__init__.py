@@ -8,12 +8,12 @@ from storage.coordination.base import Coordination, Subscription
 from storage.coordination.memory import MemoryCoordination
 
 
-def create_coordination(redis_url: str) -> Coordination:
+def create_coordination(redis_url: str, prefix: str = "omnigate:") -> Coordination:
     if not redis_url:
         return MemoryCoordination()
     from storage.coordination.redis import RedisCoordination
 
-    return RedisCoordination(redis_url)
+    return RedisCoordination(redis_url, prefix=prefix)
 
 
 __all__ = ["Coordination", "MemoryCoordination", "Subscription", "create_coordination"]

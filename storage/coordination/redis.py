@@ -4,10 +4,11 @@ Same contract as `MemoryCoordination`, with these choices:
 
 - Every key and channel carries `prefix` and a kind (`lock:`, `claim:`, `hit:`, `pace:`,
   `topic:`), so lock "x" and claim "x" never collide and tests can delete `prefix*`.
-- Writes are Lua scripts that are safe to run twice. redis-py's own retries are off; a
-  command that fails on a dead pooled connection is retried once here, except PUBLISH (a
-  repeat could deliver an event twice). When Redis stays down, methods raise
-  `CoordinationUnavailable`, a builtin `ConnectionError`, which callers turn into a 503.
+- redis-py's own retries are off. A command that fails on a dead pooled connection is
+  retried once here; the lock, claim and hit scripts are written to be safe to run twice,
+  a repeated reserve only paces a little slower, and PUBLISH is never repeated (it could
+  deliver an event twice). When Redis stays down, methods raise `CoordinationUnavailable`,
+  a builtin `ConnectionError`, which callers turn into a 503.
 - `hit` is a sliding log (sorted set of accepted events), exact like the in-process one:
   refused events are not stored, so a key holds at most `limit` entries.
 - `hit` and `reserve` read the clock with Redis TIME, so workers with skewed clocks agree.
@@ -53,6 +54,8 @@ RECONNECT_DELAYS = (0.05, 2.0)  # first and longest pause between reconnect atte
 QUEUE_LIMIT = 10_000  # per subscription; a stuck consumer must not grow memory forever
 HEARTBEAT_TOKEN = "omnigate-heartbeat"
 
+# Worth one more try on a fresh connection; a timeout is not (the server is slow or frozen).
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (redis_errors.ConnectionError, OSError)
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis_errors.ConnectionError,  # includes BusyLoadingError while Redis loads its data
     redis_errors.TimeoutError,
@@ -147,6 +150,8 @@ class _RedisSubscription(Subscription):
         self._queue.put_nowait(message)
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+        if not self._queue.empty():  # fast path: wait_for costs a task per call
+            return self._queue.get_nowait()
         try:
             return await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
@@ -215,8 +220,8 @@ class _PubSubHub:
                     await self._pubsub.unsubscribe(*gone)
                     if confirm:
                         await self._pubsub.ping(token)
-                except UNAVAILABLE_ERRORS:
-                    await self._discard()  # the reader reconnects without these channels
+                except Exception as exc:
+                    await self._discard(exc)  # the reader reconnects without these channels
                     return
             if confirmed is not None:
                 # Closing must not fail; an unconfirmed UNSUBSCRIBE only costs a stray message.
@@ -254,9 +259,9 @@ class _PubSubHub:
                 await self._pubsub.subscribe(*new)
                 self._server.update(new)
             await self._pubsub.ping(token)
-        except UNAVAILABLE_ERRORS:
-            # A stale connection (Redis restarted): one fresh attempt before giving up.
-            await self._discard()
+        except Exception as exc:
+            # A broken link (say Redis restarted): rebuild it once before giving up.
+            await self._discard(exc)
             await self._connect()
 
     async def _connect(self) -> None:
@@ -279,9 +284,15 @@ class _PubSubHub:
         self._last_traffic = asyncio.get_running_loop().time()
         self._heartbeat_sent = None
         self.connections += 1
+        if not self._healthy:
+            self._healthy = True
+            log.info("Redis pub/sub reconnected", extra={"topics": len(channels)})
 
-    async def _discard(self) -> None:
+    async def _discard(self, error: BaseException | None = None) -> None:
         """With the lock held: drop the current connection (the reader reopens one)."""
+        if error is not None and self._healthy:
+            self._healthy = False
+            log.warning("Redis pub/sub connection lost: %s: %s", type(error).__name__, error)
         pubsub, self._pubsub = self._pubsub, None
         self._server = set()
         if pubsub is not None:
@@ -300,9 +311,6 @@ class _PubSubHub:
                             await self._connect()
                         pubsub = self._pubsub
                     assert pubsub is not None
-                    if not self._healthy:
-                        self._healthy = True
-                        log.info("Redis pub/sub reconnected", extra={"topics": len(self._subs)})
                 message = await pubsub.get_message(timeout=POLL_INTERVAL)
                 if message is not None:
                     self._last_traffic = loop.time()
@@ -317,10 +325,7 @@ class _PubSubHub:
                 async with self._lock:
                     if self._pubsub is not pubsub and self._pubsub is not None:
                         continue  # a subscriber already replaced the broken link
-                    await self._discard()
-                if self._healthy:
-                    self._healthy = False
-                    log.warning("Redis pub/sub connection lost: %s", exc)
+                    await self._discard(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_DELAYS[1])
 
@@ -372,7 +377,10 @@ class RedisCoordination(Coordination):
         self._client: Redis = Redis.from_url(
             url, client_name=f"{name}cmd", health_check_interval=30, **options
         )
-        # The pub/sub link runs its own heartbeat; its name lets operators (and tests) find it.
+        # The pub/sub link: no error is "retryable", so redis-py never reconnects it behind
+        # the hub's back (a reader and a writer reconnecting one socket at once corrupt it);
+        # it runs its own heartbeat; its name lets operators (and tests) find it.
+        options["retry"] = Retry(NoBackoff(), 0, supported_errors=())
         self._pubsub_client: Redis = Redis.from_url(url, client_name=f"{name}pubsub", **options)
         self._hub = _PubSubHub(self._pubsub_client)
         self._try_lock = self._client.register_script(_TRY_LOCK)
@@ -392,7 +400,7 @@ class RedisCoordination(Coordination):
             return await call()
         except UNAVAILABLE_ERRORS as exc:
             error: BaseException = exc
-        if idempotent:  # the pool hands out a fresh connection for the second attempt
+        if idempotent and isinstance(error, RETRYABLE_ERRORS):  # on a fresh pooled connection
             try:
                 return await call()
             except UNAVAILABLE_ERRORS as exc:
@@ -448,7 +456,7 @@ class RedisCoordination(Coordination):
 
     async def ping(self) -> bool:
         try:
-            return bool(await asyncio.wait_for(self._client.ping(), COMMAND_TIMEOUT))
+            return bool(await asyncio.wait_for(self._client.ping(), CONNECT_TIMEOUT))
         except Exception:
             return False
 
