@@ -54,10 +54,10 @@ class WebchatSocket:
         # large ones (over 16 times the limit) make aiohttp close the socket.
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=max(65536, self._max_text * 16))
         await ws.prepare(request)
-        session_id = await self._open_session(ws, request.query.get("session", ""))
-        if session_id is None:
+        opened = await self._open_session(ws, request.query.get("session", ""))
+        if opened is None:
             return ws
-        subscription = await self._host.subscribe(session_topic(session_id))
+        session_id, subscription = opened
         forward = asyncio.create_task(self._forward(ws, subscription))
         try:
             async for frame in ws:
@@ -74,7 +74,7 @@ class WebchatSocket:
             await subscription.close()
         return ws
 
-    async def _open_session(self, ws: web.WebSocketResponse, token: str) -> str | None:
+    async def _open_session(self, ws: web.WebSocketResponse, token: str) -> tuple[str, Any] | None:
         session_id = self._signer.verify(token) if token else None
         if token and session_id is None:
             await ws.send_json(_error("bad_session", "Session unknown; a new one was started."))
@@ -82,7 +82,14 @@ class WebchatSocket:
             session_id, token = self._signer.new()
         try:
             customer_id = await self._host.open_session(session_id)
-            history = await self._host.history(session_id)
+            # Subscribe before reading the history: a reply sent in between arrives live
+            # (the client de-duplicates by id) instead of falling into the gap.
+            subscription = await self._host.subscribe(session_topic(session_id))
+            try:
+                history = await self._host.history(session_id)
+            except Exception:
+                await subscription.close()
+                raise
         except Exception:
             log.exception("web chat session could not be opened")
             await ws.send_json(_error("unavailable", "Chat is unavailable, please retry."))
@@ -90,7 +97,7 @@ class WebchatSocket:
             return None
         await ws.send_json({"type": "session", "session": token, "customer_id": customer_id})
         await ws.send_json({"type": "history", "messages": [_history_item(m) for m in history]})
-        return session_id
+        return session_id, subscription
 
     async def _forward(self, ws: web.WebSocketResponse, subscription: Any) -> None:
         while not ws.closed:
