@@ -31,5 +31,5 @@ def build_adapters(settings: Settings) -> dict[str, ChannelAdapter]:
     if settings.telegram_token:
         from adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings))
+        adapters.append(TelegramAdapter(settings, request_timeout=settings.provider_timeout))
     return {adapter.name: adapter for adapter in adapters}

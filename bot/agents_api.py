@@ -96,7 +96,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
                 await agent_store.set_agent_teams(session, agent.id, fields["teams"], now)
         await _announce(runtime, agent)
         if agent.status == "online":
-            await runtime.handoff.assign_waiting()  # room for the queue
+            await runtime.handoff.offer_queue()  # room for the queue
         return web.json_response(await describe(agent))
 
     async def rotate_token(request: web.Request, caller: AgentRow) -> web.Response:

@@ -25,6 +25,10 @@ def _serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     settings = Settings.from_env(**overrides)
     logs.setup(settings.log_level, settings.log_format)
+    if args.simulate:
+        from simulator.serve import run_simulation
+
+        return run_simulation(settings, explicit_host=args.host, workers=args.workers)
     if args.workers != 1:
         from bot.workers import serve_workers
 
@@ -97,6 +101,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="overrides OMNIGATE_PORT")
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes (PostgreSQL + Redis)"
+    )
+    serve.add_argument(
+        "--simulate",
+        action="store_true",
+        help="with simulated WhatsApp, SMS and Telegram providers on localhost (/simulator)",
     )
     serve.set_defaults(run=_serve)
 

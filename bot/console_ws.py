@@ -1,5 +1,7 @@
 """The agent console's live updates: `GET /console/ws?token=<agent token>` (WebSocket).
 
+Without `?token=` (URLs end up in access logs) the first frame authenticates instead:
+``{"type": "auth", "token": "…"}`` within 10 s, else the socket closes with code 4401.
 After authenticating it sends ``{"type": "hello", "agent": {...}}`` and then forwards every
 event of the EventBus `console` topic as a JSON frame: ``{"type": "message", "message_id",
 "conversation_id", …}``, ``{"type": "conversation", "event", "conversation_id", "state",
@@ -25,18 +27,24 @@ from bot.handoff_views import agent_json
 from bot.runtime import Runtime
 from storage import agents as agent_store
 from storage.coordination import Subscription
-from storage.tables import MessageRow
+from storage.tables import AgentRow, MessageRow
+
+AUTH_TIMEOUT = 10.0
 
 
 def add_routes(app: web.Application, runtime: Runtime, auth: AgentAuth) -> None:
     async def console_ws(request: web.Request) -> web.StreamResponse:
         given = request.headers.get("Authorization", "")
         token = request.query.get("token") or (given[7:] if given.startswith("Bearer ") else "")
-        agent = await auth.agent_for(token.strip())
-        if agent is None:
-            return error(401, "unauthorized", "Connect with ?token=<agent token>.")
+        agent = await auth.agent_for(token.strip()) if token.strip() else None
+        if token.strip() and agent is None:
+            return error(401, "unauthorized", "Wrong token.")
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
+        agent = agent or await _auth_frame(ws, auth)
+        if agent is None:
+            await ws.close(code=4401, message=b"unauthorized")
+            return ws
         # Subscribe before saying hello: whatever happens after the hello reaches the client.
         subscription = await runtime.coordination.subscribe(CONSOLE_TOPIC)
         forward = asyncio.create_task(_forward(runtime, ws, subscription))
@@ -59,6 +67,16 @@ def add_routes(app: web.Application, runtime: Runtime, auth: AgentAuth) -> None:
         return ws
 
     app.router.add_get("/console/ws", console_ws)
+
+
+async def _auth_frame(ws: web.WebSocketResponse, auth: AgentAuth) -> AgentRow | None:
+    try:
+        frame = await ws.receive_json(timeout=AUTH_TIMEOUT)
+    except (TimeoutError, TypeError, ValueError):
+        return None
+    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        return None
+    return await auth.agent_for(str(frame.get("token") or "").strip())
 
 
 async def _on_text(ws: web.WebSocketResponse, data: str) -> None:

@@ -91,6 +91,7 @@ class TurnContext:
         self.memory = memory
         self.replies: list[Reply] = []
         self.handoff_reason: str | None = None
+        self.handoff_team: str | None = None
         self.unhandled = False
         self.match: re.Match[str] | None = None
         self._matcher = matcher
@@ -166,9 +167,10 @@ class TurnContext:
             return None
         return await self._identity.confirm_phone(self.customer.id, code)
 
-    def handoff(self, reason: str = "customer_request") -> None:
+    def handoff(self, reason: str = "customer_request", team: str | None = None) -> None:
         """Ask for a human: the conversation is queued and the bot stops answering."""
         self.handoff_reason = reason
+        self.handoff_team = team  # None: any online agent; a name: only that team auto-assigned
 
     def goto(self, step: str | None, **data: Any) -> None:
         self.dialog.step = step

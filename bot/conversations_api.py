@@ -11,12 +11,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.agent_auth import AgentAuth, is_admin, json_body, path_id
+from bot.conversation_info import agent_ref, conversation_detail, thread
 from bot.handoff_rules import STATES, Forbidden, HandoffError, NotFound
 from bot.handoff_views import handoff_conversation_json, thread_message_json
 from bot.runtime import Runtime
-from bot.views import customer_json
 from storage import agents as agent_store
-from storage import customers
 from storage import handoff as queue
 from storage.tables import AgentRow, ConversationRow
 
@@ -49,35 +48,20 @@ def add_routes(app: web.Application, runtime: Runtime, auth: AgentAuth) -> None:
     async def get_conversation(request: web.Request, _agent: AgentRow) -> web.Response:
         conversation_id = path_id(request)
         async with runtime.sessions() as session:
-            row = await session.get(ConversationRow, conversation_id)
-            if row is None:
-                raise NotFound(f"No conversation {conversation_id}.")
-            customer = await customers.get_customer(session, row.customer_id)
-            identities = await customers.identities_of(session, row.customer_id)
-            history = await queue.conversations_of_customer(session, row.customer_id)
-            assignee = await agent_store.get_agent(session, row.assignee_id or 0)
-        assert customer is not None
-        return web.json_response(
-            {
-                **handoff_conversation_json(row),
-                "assignee": _agent_ref(assignee),
-                "customer": {
-                    **customer_json(customer, identities),
-                    "conversations": [_earlier(c) for c in history if c.id != row.id],
-                },
-            }
-        )
+            detail = await conversation_detail(session, conversation_id)
+        if detail is None:
+            raise NotFound(f"No conversation {conversation_id}.")
+        return web.json_response(detail)
 
-    async def thread(request: web.Request, _agent: AgentRow) -> web.Response:
+    async def get_thread(request: web.Request, _agent: AgentRow) -> web.Response:
         conversation_id = path_id(request)
         after = _number(request.query.get("after", ""), "after") or 0
         limit = min(_number(request.query.get("limit", ""), "limit") or MAX_LIMIT, MAX_LIMIT)
         async with runtime.sessions() as session:
             if await session.get(ConversationRow, conversation_id) is None:
                 raise NotFound(f"No conversation {conversation_id}.")
-            rows = await queue.messages_of_conversation(session, conversation_id, after, limit)
-            names = {a.id: a.name for a in await agent_store.list_agents(session)}
-        return web.json_response({"messages": [thread_message_json(r, names) for r in rows]})
+            entries = await thread(session, conversation_id, after, limit)
+        return web.json_response({"messages": entries})
 
     async def post_message(request: web.Request, agent: AgentRow) -> web.Response:
         body = await json_body(request)
@@ -130,13 +114,13 @@ def add_routes(app: web.Application, runtime: Runtime, auth: AgentAuth) -> None:
         async with runtime.sessions() as session:
             assignee = await agent_store.get_agent(session, row.assignee_id or 0)
         return web.json_response(
-            {**handoff_conversation_json(row), "assignee": _agent_ref(assignee)}
+            {**handoff_conversation_json(row), "assignee": agent_ref(assignee)}
         )
 
     base = "/api/v1/conversations"
     app.router.add_get(base, auth.required(list_conversations))
     app.router.add_get(base + "/{id}", auth.required(get_conversation))
-    app.router.add_get(base + "/{id}/messages", auth.required(thread))
+    app.router.add_get(base + "/{id}/messages", auth.required(get_thread))
     app.router.add_post(base + "/{id}/messages", auth.required(post_message))
     app.router.add_post(base + "/{id}/handoff", auth.required(handoff))
     app.router.add_post(base + "/{id}/claim", auth.required(claim))
@@ -153,21 +137,6 @@ def _number(value: Any, name: str) -> int | None:
     if isinstance(value, str) and value.isdigit() and len(value) <= 18:
         return int(value)
     raise HandoffError(f"{name}: a number.")
-
-
-def _agent_ref(agent: AgentRow | None) -> dict[str, Any] | None:
-    return {"id": agent.id, "name": agent.name} if agent else None
-
-
-def _earlier(row: ConversationRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "state": row.state,
-        "created_at": row.created_at.isoformat(),
-        "closed_at": row.closed_at.isoformat() if row.closed_at else None,
-        "handed_off": row.handed_off,
-        "csat_score": row.csat_score,
-    }
 
 
 async def _summaries(session: AsyncSession, rows: list[ConversationRow]) -> list[dict[str, Any]]:

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
+from bot.delivery_status import record_status
 from bot.events import EventBus
 from bot.group_commit import GroupCommitter
 from bot.identity import IdentityResolver
 from bot.metrics import Metrics
 from bot.model import (
-    DELIVERY_RANK,
-    Delivery,
     Event,
     Inbound,
     Kind,
@@ -140,24 +138,18 @@ class Gateway:
         )
 
     async def _store_status(self, session: AsyncSession, event: StatusUpdate) -> IngestResult:
-        changed = await messages.apply_status(
+        result = await record_status(
             session,
             event.channel,
             event.provider_message_id,
             event.status,
-            DELIVERY_RANK,
             error_code=event.error_code,
             error_message=event.error_message,
             now=utcnow(),
         )
-        if (
-            changed is not None
-            and event.status == Delivery.FAILED
-            and event.error_code in WINDOW_CLOSED_CODES
-            and await outbox.reopen_for_window(session, changed, PROVIDER_SAID_CLOSED)
-        ):
+        if result.reopened:
             self._wake_sender()
-        return IngestResult("status", changed, duplicate=changed is None)
+        return IngestResult("status", result.message_id, duplicate=result.message_id is None)
 
     async def _after_commit(self, events: list[Event], results: list[IngestResult]) -> None:
         for event, result in zip(events, results, strict=True):

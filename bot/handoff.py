@@ -15,36 +15,24 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import csat
+from bot import handoff_steps as steps
+from bot import rating
 from bot.events import EventBus
-from bot.handoff_rules import (
-    REASONS,
-    Conflict,
-    Forbidden,
-    HandoffError,
-    NotFound,
-    Unreachable,
-    check,
-    describe_reason,
-)
+from bot.handoff_rules import REASONS, Conflict, HandoffError, check
 from bot.metrics import Metrics
 from bot.model import Outbound, Sender, utcnow
 from bot.settings import Settings
-from bot.thread import Effects, language_of, note, system_note, to_customer
+from bot.thread import Effects, Work, language_of, note, system_note, to_customer
 from storage import agents as agent_store
 from storage import handoff as queue
-from storage import messages
-from storage.dialect import insert_ignoring_conflicts
-from storage.tables import AgentRow, ConversationRow, KeyValue, MessageRow
+from storage.tables import AgentRow, ConversationRow, MessageRow
 
 log = logging.getLogger("omnigate.handoff")
 
 T = TypeVar("T")
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
-Work = Callable[[AsyncSession, Effects, datetime], Awaitable[T]]
 
 MAX_TEXT = 4096
 MAX_CLIENT_KEY = 64
@@ -91,16 +79,18 @@ class HandoffService:
             raise HandoffError(f"Unknown reason {reason!r}; use one of {', '.join(REASONS)}.")
 
         async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
-            conversation = await self._lock(session, conversation_id, now)
+            conversation = await steps.lock(session, conversation_id, now)
             check("handoff", conversation.state, conversation.id)
             if conversation.state == "agent" and actor is not None:
-                self._require_owner(conversation, actor, "transfer")
+                steps.require_owner(conversation, actor, "transfer")
             why = "transfer" if conversation.state == "agent" else reason
-            await self._enter_queue(session, conversation, why, team, now, effects, actor)
-            await self._auto_assign(session, conversation, now, effects)
+            await steps.enter_queue(
+                session, conversation, why, team, now, effects, actor, self._metrics
+            )
+            await steps.auto_assign(session, conversation, now, effects)
             return conversation
 
-        return await self._change(work)
+        return await self.change(work)
 
     async def claim(
         self, conversation_id: int, agent: AgentRow, *, by: AgentRow | None = None
@@ -112,28 +102,35 @@ class HandoffService:
         """
 
         async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
-            conversation = await self._lock(session, conversation_id, now)
+            conversation = await steps.lock(session, conversation_id, now)
             if conversation.state == "agent":
                 if conversation.assignee_id == agent.id:
                     return conversation
-                raise Conflict(await self._owned_message(session, conversation))
+                raise Conflict(await steps.owned_message(session, conversation))
             check("claim", conversation.state, conversation.id)
             if conversation.state == "bot":
-                await self._enter_queue(
-                    session, conversation, "agent_claimed", None, now, effects, by or agent
+                await steps.enter_queue(
+                    session,
+                    conversation,
+                    "agent_claimed",
+                    None,
+                    now,
+                    effects,
+                    by or agent,
+                    self._metrics,
                 )
-            await self._assign(session, conversation, agent, now, effects, by=by or agent)
+            await steps.assign(session, conversation, agent, now, effects, by=by or agent)
             return conversation
 
-        return await self._change(work)
+        return await self.change(work)
 
     async def release(self, conversation_id: int, agent: AgentRow) -> ConversationRow:
         """Back to the bot: the owner (or an admin) hands it back; a queued one is cancelled."""
 
         async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
-            conversation = await self._lock(session, conversation_id, now)
+            conversation = await steps.lock(session, conversation_id, now)
             check("release", conversation.state, conversation.id)
-            self._require_owner(conversation, agent, "release")
+            steps.require_owner(conversation, agent, "release")
             conversation.state = "bot"
             conversation.assignee_id = None
             # The bot starts counting misunderstandings afresh.
@@ -150,8 +147,8 @@ class HandoffService:
             effects.conversation(conversation, "released", by=agent.id)
             return conversation
 
-        conversation = await self._change(work)
-        await self.assign_waiting()  # the agent has room for someone else now
+        conversation = await self.change(work)
+        await self.offer_queue()  # the agent has room for someone else now
         return conversation
 
     async def close(
@@ -160,9 +157,9 @@ class HandoffService:
         """Close the conversation and ask the customer for a 1-5 rating on their channel."""
 
         async def work(session: AsyncSession, effects: Effects, now: datetime) -> ConversationRow:
-            conversation = await self._lock(session, conversation_id, now)
+            conversation = await steps.lock(session, conversation_id, now)
             check("close", conversation.state, conversation.id)
-            self._require_owner(conversation, agent, "close")
+            steps.require_owner(conversation, agent, "close")
             conversation.state = "closed"
             conversation.closed_at = now
             conversation.resolved_at = now
@@ -176,17 +173,18 @@ class HandoffService:
                 agent_id=agent.id,
             )
             if ask_csat:
-                await self._ask_rating(session, conversation, now, effects)
+                await steps.ask_rating(
+                    session, conversation, now, effects, self._settings.default_language
+                )
             effects.conversation(conversation, "closed", by=agent.id)
             handed_off = "true" if conversation.handed_off else "false"
-            self._metrics.conversations_closed.labels(handed_off).inc()
-            self._metrics.resolution.labels(handed_off).observe(
-                (now - conversation.created_at).total_seconds()
-            )
+            took = (now - conversation.created_at).total_seconds()
+            effects.after.append(self._metrics.conversations_closed.labels(handed_off).inc)
+            effects.after.append(lambda: self._metrics.resolution.labels(handed_off).observe(took))
             return conversation
 
-        conversation = await self._change(work)
-        await self.assign_waiting()
+        conversation = await self.change(work)
+        await self.offer_queue()
         return conversation
 
     # -- agents' messages --------------------------------------------------------------------
@@ -215,9 +213,9 @@ class HandoffService:
             raise HandoffError(f"client_key must be 1-{MAX_CLIENT_KEY} characters.")
 
         async def work(session: AsyncSession, effects: Effects, now: datetime) -> MessageRow:
-            conversation = await self._lock(session, conversation_id, now)
+            conversation = await steps.lock(session, conversation_id, now)
             if client_key is not None:
-                earlier = await self._replay(session, f"reply:{agent.id}:{client_key}")
+                earlier = await steps.replay(session, f"reply:{agent.id}:{client_key}")
                 if earlier is not None:
                     return earlier
             if note:
@@ -226,10 +224,10 @@ class HandoffService:
                 row = await self._reply(session, conversation, agent, text, now, effects)
             effects.events[-1].update(via=via, agent_id=agent.id)
             if client_key is not None:
-                await _remember(session, f"reply:{agent.id}:{client_key}", row.id)
+                await steps.remember(session, f"reply:{agent.id}:{client_key}", row.id)
             return row
 
-        return await self._change(work)
+        return await self.change(work)
 
     async def _reply(
         self,
@@ -242,13 +240,13 @@ class HandoffService:
     ) -> MessageRow:
         check("reply", conversation.state, conversation.id)
         if conversation.state == "agent" and conversation.assignee_id != agent.id:
-            raise Conflict(await self._owned_message(session, conversation))
+            raise Conflict(await steps.owned_message(session, conversation))
         if conversation.state == "bot":
-            await self._enter_queue(
-                session, conversation, "agent_claimed", None, now, effects, agent
+            await steps.enter_queue(
+                session, conversation, "agent_claimed", None, now, effects, agent, self._metrics
             )
         if conversation.state == "queued":
-            await self._assign(session, conversation, agent, now, effects, by=agent)
+            await steps.assign(session, conversation, agent, now, effects, by=agent)
         row = await to_customer(
             session,
             conversation,
@@ -264,7 +262,8 @@ class HandoffService:
         if conversation.first_agent_reply_at is None:
             conversation.first_agent_reply_at = now
             since = conversation.handed_off_at or conversation.created_at
-            self._metrics.first_agent_reply.observe((now - since).total_seconds())
+            waited = (now - since).total_seconds()
+            effects.after.append(lambda: self._metrics.first_agent_reply.observe(waited))
         return row
 
     # -- hooks for the core ------------------------------------------------------------------
@@ -276,12 +275,15 @@ class HandoffService:
         reason: str,
         now: datetime,
         effects: Effects,
+        team: str | None = None,
     ) -> None:
         """A handler asked for a person (`ctx.handoff`): queue inside the turn's transaction."""
         if conversation.state != "bot":
             return  # an agent stepped in while the bot was thinking
-        await self._enter_queue(session, conversation, reason, None, now, effects, None)
-        await self._auto_assign(session, conversation, now, effects)
+        await steps.enter_queue(
+            session, conversation, reason, team, now, effects, None, self._metrics
+        )
+        await steps.auto_assign(session, conversation, now, effects)
 
     async def customer_wrote(self, row: MessageRow, state: str) -> None:
         """A customer's message the bot stayed silent on: tell the listeners (Slack mirror).
@@ -308,206 +310,52 @@ class HandoffService:
 
         True when `row` was that answer (stored, thanked, turn finished): the bot skips it.
         """
-        answer = csat.parse(row.text, str((row.payload or {}).get("payload", "")))
-        if answer is None:
-            return False
-        score, comment = answer
-
-        async def work(session: AsyncSession, effects: Effects, now: datetime) -> bool:
-            rated = await queue.rating_awaited(session, row.customer_id, now - csat.WINDOW)
-            if rated is None or rated.id == row.conversation_id:
-                return False
-            # Only the customer's first message after the question is an answer.
-            if await queue.earlier_inbound_exists(session, row.conversation_id, row.id):
-                return False
-            if not await queue.store_rating(session, rated.id, score, comment):
-                return False
-            if not await messages.finish_turn(session, row.id, "done"):
-                raise _AlreadyAnswered
-            current = await self._lock(session, row.conversation_id, now)
-            lang = language_of(rated, self._settings.default_language)
-            await to_customer(
-                session,
-                current,
-                Outbound(text=csat.thanks(lang), intent="csat_thanks"),
-                Sender.BOT,
-                now,
-                effects,
-                language=lang,
-            )
-            await system_note(
-                session,
-                rated,
-                f"Customer rated the conversation {score}/5" + (f": {comment}" if comment else ""),
-                now,
-                effects,
-                event="rated",
-                score=score,
-            )
-            rated.csat_score = score
-            effects.conversation(rated, "rated", csat_score=score)
-            self._metrics.csat.labels(str(score)).inc()
-            return True
-
-        try:
-            return await self._change(work)
-        except _AlreadyAnswered:
-            return True
+        return await rating.capture(
+            row, self.change, self._settings.default_language, self._metrics
+        )
 
     async def assign_waiting(self, limit: int = 50) -> int:
         """Offer queued conversations (longest waiting first) to agents with room."""
         async with self._sessions() as session:
             waiting = await queue.waiting(session, limit)
-            if not waiting or not await agent_store.candidates(session, ""):
-                return 0
+            # A hint read without locks (nothing is written while nobody is free);
+            # auto_assign checks again under the locks.
+            free = {t for t in {t for _, t in waiting} if await agent_store.candidates(session, t)}
         assigned = 0
-        for conversation_id in waiting:
+        for conversation_id, team in waiting:
+            if team not in free:
+                continue
 
             async def work(
                 session: AsyncSession, effects: Effects, now: datetime, cid: int = conversation_id
             ) -> bool:
-                conversation = await queue.lock_for_change(session, cid, now)
+                conversation = await queue.lock_for_change(session, cid)
                 if conversation is None or conversation.state != "queued":
                     return False
-                return await self._auto_assign(session, conversation, now, effects) is not None
+                return await steps.auto_assign(session, conversation, now, effects) is not None
 
-            assigned += await self._change(work)
+            assigned += await self.change(work)
         return assigned
+
+    async def offer_queue(self) -> None:
+        """Best effort after a committed change: the queue watch retries every round."""
+        try:
+            await self.assign_waiting()
+        except Exception:
+            log.exception("offering the queue failed")
 
     async def announce(self, effects: Effects) -> None:
         """After the commit: wake the sender, publish on the bus, tell the listeners."""
+        for done in effects.after:
+            done()
         if effects.wake_sender:
             self._wake_sender()
         for event in effects.events:
             await self._events.publish(event.get("conversation_id"), event)
         await self._notify(effects.events)
 
-    # -- steps shared by the transitions -----------------------------------------------------
-
-    async def _enter_queue(
-        self,
-        session: AsyncSession,
-        conversation: ConversationRow,
-        reason: str,
-        team: str | None,
-        now: datetime,
-        effects: Effects,
-        actor: AgentRow | None,
-    ) -> None:
-        conversation.state = "queued"
-        conversation.handoff_reason = reason
-        if team is not None:
-            conversation.team = team
-        conversation.assignee_id = None
-        conversation.queued_at = now
-        conversation.queue_timeout_at = None
-        conversation.handed_off = True
-        conversation.handed_off_at = conversation.handed_off_at or now
-        text = f"Waiting for an agent: {describe_reason(reason)}"
-        if actor is not None and reason != "agent_claimed":
-            text += f" (by {actor.name})"
-        if conversation.team:
-            text += f"; team {conversation.team}"
-        await system_note(session, conversation, text, now, effects, event="queued", reason=reason)
-        effects.conversation(conversation, "queued")
-        self._metrics.handoffs.labels(reason).inc()
-
-    async def _auto_assign(
-        self, session: AsyncSession, conversation: ConversationRow, now: datetime, effects: Effects
-    ) -> AgentRow | None:
-        """The least busy online agent of the conversation's team with room, if any."""
-        pool = await agent_store.candidates(session, conversation.team)
-        if not pool:
-            return None
-        # Lock every candidate in id order (no deadlocks), then count again under the locks:
-        # two workers assigning at once cannot both fill an agent's last slot.
-        locked = await agent_store.lock_agents(session, [agent.id for agent, _load in pool])
-        counts = await agent_store.loads(session, [agent.id for agent in locked])
-        free = [a for a in locked if a.status == "online" and counts[a.id] < a.max_concurrent]
-        if not free:
-            return None
-        agent = min(free, key=lambda a: (counts[a.id], a.id))
-        await self._assign(session, conversation, agent, now, effects, by=None)
-        return agent
-
-    async def _assign(
-        self,
-        session: AsyncSession,
-        conversation: ConversationRow,
-        agent: AgentRow,
-        now: datetime,
-        effects: Effects,
-        *,
-        by: AgentRow | None,
-    ) -> None:
-        conversation.state = "agent"
-        conversation.assignee_id = agent.id
-        conversation.assigned_at = now
-        if by is None:
-            how = " (automatic)"
-        elif by.id != agent.id:
-            how = f" by {by.name}"
-        else:
-            how = ""
-        await system_note(
-            session,
-            conversation,
-            f"Conversation assigned to {agent.name}{how}",
-            now,
-            effects,
-            event="assigned",
-            agent_id=agent.id,
-            automatic=by is None,
-        )
-        effects.conversation(conversation, "assigned", assignee_name=agent.name)
-
-    async def _ask_rating(
-        self, session: AsyncSession, conversation: ConversationRow, now: datetime, effects: Effects
-    ) -> None:
-        lang = language_of(conversation, self._settings.default_language)
-        try:
-            await to_customer(
-                session,
-                conversation,
-                Outbound(text=csat.question(lang), intent="csat_question"),
-                Sender.BOT,
-                now,
-                effects,
-                language=lang,
-            )
-        except Unreachable:
-            return  # nothing to answer: nobody to ask
-        conversation.csat_asked_at = now
-
-    async def _lock(
-        self, session: AsyncSession, conversation_id: int, now: datetime
-    ) -> ConversationRow:
-        conversation = await queue.lock_for_change(session, conversation_id, now)
-        if conversation is None:
-            raise NotFound(f"No conversation {conversation_id}.")
-        return conversation
-
-    @staticmethod
-    def _require_owner(conversation: ConversationRow, agent: AgentRow, action: str) -> None:
-        """Another agent's conversation is theirs to release or close (admins excepted)."""
-        if conversation.state != "agent" or agent.role == "admin":
-            return
-        if conversation.assignee_id != agent.id:
-            raise Forbidden(f"Only the assigned agent or an admin may {action} this conversation.")
-
-    @staticmethod
-    async def _owned_message(session: AsyncSession, conversation: ConversationRow) -> str:
-        owner = await agent_store.get_agent(session, conversation.assignee_id or 0)
-        name = owner.name if owner else f"agent {conversation.assignee_id}"
-        return f"Conversation {conversation.id} is assigned to {name}."
-
-    @staticmethod
-    async def _replay(session: AsyncSession, key: str) -> MessageRow | None:
-        """The message an earlier request with this key wrote, or None (first time)."""
-        value = await session.scalar(select(KeyValue.value).where(KeyValue.key == key))
-        return await session.get(MessageRow, int(value)) if value else None
-
-    async def _change(self, work: Work[T]) -> T:
+    async def change(self, work: Work[T]) -> T:
+        """Run `work` in one transaction, then announce its effects."""
         effects = Effects()
         async with self._sessions() as session, session.begin():
             result = await work(session, effects, utcnow())
@@ -526,10 +374,6 @@ class HandoffService:
                     )
 
 
-class _AlreadyAnswered(Exception):
-    """Another worker finished this turn: roll back what this one wrote."""
-
-
 async def _note(
     session: AsyncSession,
     conversation: ConversationRow,
@@ -541,10 +385,3 @@ async def _note(
     row = await note(session, conversation, agent_id, text, now, effects)
     effects.events[-1].update(event="note", sender="agent", note=True)
     return row
-
-
-async def _remember(session: AsyncSession, key: str, message_id: int) -> None:
-    # Inside the reply's transaction: a retry either sees this key or the reply never was.
-    await session.execute(
-        insert_ignoring_conflicts(session, KeyValue).values(key=key, value=str(message_id))
-    )

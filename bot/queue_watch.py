@@ -107,7 +107,7 @@ class QueueWatch:
         async with self._sessions() as session, session.begin():
             if not await queue.take_timeout(session, conversation_id, cutoff, values):
                 return False  # claimed meanwhile, or another worker acted
-            conversation = await queue.lock_for_change(session, conversation_id, now)
+            conversation = await queue.lock_for_change(session, conversation_id)
             assert conversation is not None
             if self._fallback == "bot":
                 conversation.dialog = {**(conversation.dialog or {}), "fallbacks": 0}
@@ -136,6 +136,6 @@ class QueueWatch:
                 fallback=self._fallback,
             )
             effects.conversation(conversation, "timeout", fallback=self._fallback)
-        self._metrics.handoff_timeouts.labels(self._fallback).inc()
+        effects.after.append(self._metrics.handoff_timeouts.labels(self._fallback).inc)
         await self._service.announce(effects)
         return True

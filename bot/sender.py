@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import ChannelAdapter, SendError, SendResult
 from bot.delivery_rules import PROVIDER_SAID_CLOSED, Plan, plan_delivery, template_sent_since
+from bot.delivery_status import apply_parked, prune_parked
 from bot.events import EventBus
 from bot.metrics import Metrics
-from bot.model import Address, Delivery, Outbound, Sender, utcnow
+from bot.model import DELIVERY_RANK, Address, Delivery, Outbound, Sender, utcnow
 from bot.settings import Settings
 from storage import customers, messages, outbox
 from storage.coordination import Coordination
@@ -36,9 +37,10 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 
 
-def backoff(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter; a provider's Retry-After wins when longer."""
-    delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
+def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOFF_BASE) -> float:
+    """Exponential backoff with full jitter (attempt 1: up to `base` seconds, then doubling);
+    a provider's Retry-After wins when longer."""
+    delay = random.uniform(0, min(BACKOFF_CAP, base * 2 ** max(0, attempt - 1)))
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay
@@ -92,7 +94,16 @@ class OutboxSender:
                 log.warning("outbox not flushed within %.1fs; rows stay for the next start", grace)
 
     async def _run(self) -> None:
+        next_prune = 0.0
         while True:
+            loop_time = asyncio.get_running_loop().time()
+            if loop_time >= next_prune:
+                next_prune = loop_time + 600
+                try:
+                    async with self._sessions() as session, session.begin():
+                        await prune_parked(session, utcnow())
+                except Exception:
+                    log.exception("pruning parked statuses failed")
             try:
                 sent = await self.send_due()
             except Exception:
@@ -308,28 +319,36 @@ class OutboxSender:
     async def _succeed(
         self, row: OutboxRow, address: Address, result: SendResult | None, extra: list[str]
     ) -> None:
-        values: dict[str, Any] = {
-            "delivery_status": result.status if result else Delivery.SENT,
-            "provider_message_id": result.provider_message_id if result else None,
-            "updated_at": utcnow(),
-        }
+        now = utcnow()
+        status = result.status if result else Delivery.SENT
+        provider_id = result.provider_message_id if result else None
+        values: dict[str, Any] = {"provider_message_id": provider_id, "updated_at": now}
         if result and "segments" in result.meta:
             values["segments"] = int(result.meta["segments"])
+        reopened = False
         async with self._sessions() as session, session.begin():
             message = await session.get(MessageRow, row.message_id)
             if message is not None and extra:
                 values["payload"] = {**(message.payload or {}), "provider_ids": extra}
+            current = DELIVERY_RANK.get(message.delivery_status, -1) if message else -1
+            if DELIVERY_RANK.get(status, 0) > current:
+                values["delivery_status"] = status
             await session.execute(
                 update(MessageRow).where(MessageRow.id == row.message_id).values(**values)
             )
             await outbox.finish(session, row.id, "sent")
+            if provider_id:
+                parked = await apply_parked(session, address.channel, provider_id, now)
+                reopened = bool(parked and parked.reopened)
+        if reopened:
+            self.wake()
         self._metrics.messages_out.labels(address.channel).inc()
         await self._events.message_changed(row.message_id, row.conversation_id)
 
     async def _handle_error(self, row: OutboxRow, address: Address, error: SendError) -> None:
         attempt = row.attempts + 1
         if error.retryable and attempt < self._max_attempts:
-            delay = backoff(attempt, error.retry_after)
+            delay = backoff(attempt, error.retry_after, self._settings.outbox_backoff_base)
             log.warning(
                 "send failed, retrying in %.1fs: %s",
                 delay,

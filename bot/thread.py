@@ -7,9 +7,10 @@ nothing is announced that might still roll back.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +28,8 @@ class Effects:
 
     events: list[dict[str, Any]] = field(default_factory=list)
     wake_sender: bool = False
+    # Run after the commit only (metrics count what happened, not what rolled back).
+    after: list[Callable[[], None]] = field(default_factory=list)
 
     def message(self, row: MessageRow, **extra: Any) -> None:
         self.events.append(
@@ -55,6 +58,12 @@ class Effects:
                 **extra,
             }
         )
+
+
+T = TypeVar("T")
+# A change: work done in one transaction, then its effects announced (HandoffService.change).
+Work = Callable[[AsyncSession, Effects, datetime], Awaitable[T]]
+Change = Callable[[Work[T]], Awaitable[T]]
 
 
 async def system_note(

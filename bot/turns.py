@@ -337,7 +337,7 @@ class TurnRunner:
             effects = Effects()
             if ctx.handoff_reason and self._handoff is not None:
                 await self._handoff.queue_in_turn(
-                    session, conversation, ctx.handoff_reason, now, effects
+                    session, conversation, ctx.handoff_reason, now, effects, ctx.handoff_team
                 )
             elif ctx.handoff_reason:
                 conversation.state = "queued"

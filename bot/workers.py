@@ -27,14 +27,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, fields
-from pathlib import Path
 from types import FrameType
 
 from bot.settings import Settings
 
 log = logging.getLogger("omnigate.workers")
 
-ROOT = Path(__file__).resolve().parent.parent
 RESTART_DELAY = 0.5  # seconds before restarting a worker that had been running a while
 RESTART_DELAY_MAX = 30.0  # ...doubling for each quick death in a row, up to this
 STABLE_AFTER = 30.0  # a worker that ran this long had not been "dying at start"
@@ -59,6 +57,11 @@ def refusal(settings: Settings, workers: int) -> str | None:
             f"--workers {workers} needs OMNIGATE_REDIS_URL (redis://host:6379/0): in-process "
             "coordination cannot coordinate processes (per-conversation turn locks, web chat "
             "pub/sub, rate limits and pacing must be shared by every worker)."
+        )
+    if settings.telegram_token and settings.telegram_mode == "polling":
+        return (
+            f"--workers {workers} cannot poll Telegram: getUpdates takes one poller per bot, and "
+            "workers would confirm each other's updates. Use OMNIGATE_TELEGRAM_MODE=webhook."
         )
     return None
 
@@ -126,7 +129,6 @@ class Supervisor:
     def _spawn(self, worker: _Worker) -> None:
         worker.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.worker", str(worker.index)],
-            cwd=ROOT,
             env=self._env,
             # Own session: a terminal's Ctrl+C reaches the supervisor only, which then stops
             # every worker once (a second SIGINT would cut a worker's graceful stop short).

@@ -77,6 +77,8 @@ class FakeGraph(FakeServer):
         self.callback_delay = callback_delay
         self.closed_window: set[str] = set()  # wa_ids whose 24 h window is closed
         self.callbacks: list[tuple[dict[str, Any], int]] = []
+        # Every message accepted, by the wamid the fake issued (the request's JSON body).
+        self.messages: dict[str, dict[str, Any]] = {}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/{version}/{phone_number_id}/messages", self._messages)]
@@ -124,6 +126,7 @@ class FakeGraph(FakeServer):
             "contacts": [{"input": call.json["to"], "wa_id": to}],
             "messages": [message],
         }
+        self.messages[wamid] = call.json
         self._schedule_callbacks(number, wamid, to, call.json["type"] == "template")
         return self._answer(call, 200, body)
 

@@ -1,0 +1,131 @@
+"""Provider status callbacks -> a message's delivery status, in rank order.
+
+A provider may post a status before its API has answered our send (Twilio and Meta both do
+under load): the message does not carry that provider id yet. Such an early status is parked
+and applied the moment the send's answer is recorded, so no status is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
+from bot.model import DELIVERY_RANK, Delivery
+from storage import messages, outbox
+from storage.dialect import insert_ignoring_conflicts
+from storage.tables import KeyValue, MessageRow
+
+_EARLY = "early-status:"
+EARLY_TTL = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    message_id: int | None  # the message that moved forward, if any
+    reopened: bool = False  # the window was closed: the message goes back to be planned again
+    parked: bool = False  # no such message yet: kept for when the send's answer arrives
+
+
+async def record_status(
+    session: AsyncSession,
+    channel: str,
+    provider_message_id: str,
+    status: str,
+    *,
+    error_code: str = "",
+    error_message: str = "",
+    now: datetime,
+) -> StatusResult:
+    changed = await messages.apply_status(
+        session,
+        channel,
+        provider_message_id,
+        status,
+        DELIVERY_RANK,
+        error_code=error_code,
+        error_message=error_message,
+        now=now,
+    )
+    if changed is None:
+        known = await session.scalar(
+            select(MessageRow.id).where(
+                MessageRow.channel == channel,
+                MessageRow.provider_message_id == provider_message_id,
+            )
+        )
+        if known is None and status in DELIVERY_RANK:
+            await _park(
+                session, channel, provider_message_id, status, error_code, error_message, now
+            )
+            return StatusResult(None, parked=True)
+        return StatusResult(None)
+    reopened = (
+        status == Delivery.FAILED
+        and error_code in WINDOW_CLOSED_CODES
+        and await outbox.reopen_for_window(session, changed, PROVIDER_SAID_CLOSED)
+    )
+    return StatusResult(changed, reopened=reopened)
+
+
+async def apply_parked(
+    session: AsyncSession, channel: str, provider_message_id: str, now: datetime
+) -> StatusResult | None:
+    """Apply a status that arrived before the send's answer (called once the id is stored)."""
+    key = f"{_EARLY}{channel}:{provider_message_id}"
+    row = await session.get(KeyValue, key)
+    if row is None:
+        return None
+    parked = json.loads(row.value)
+    await session.delete(row)
+    return await record_status(
+        session,
+        channel,
+        provider_message_id,
+        parked["status"],
+        error_code=parked["error_code"],
+        error_message=parked["error_message"],
+        now=now,
+    )
+
+
+async def prune_parked(session: AsyncSession, now: datetime) -> int:
+    """Statuses for ids that never became ours (another system's messages) expire."""
+    rows = await session.scalars(select(KeyValue).where(KeyValue.key.like(f"{_EARLY}%")))
+    stale = [
+        r.key for r in rows if datetime.fromisoformat(json.loads(r.value)["at"]) < now - EARLY_TTL
+    ]
+    if stale:
+        await session.execute(delete(KeyValue).where(KeyValue.key.in_(stale)))
+    return len(stale)
+
+
+async def _park(
+    session: AsyncSession,
+    channel: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str,
+    error_message: str,
+    now: datetime,
+) -> None:
+    key = f"{_EARLY}{channel}:{provider_message_id}"
+    value = {
+        "status": status,
+        "error_code": error_code,
+        "error_message": error_message,
+        "at": now.isoformat(),
+    }
+    existing = await session.get(KeyValue, key, with_for_update=True)
+    if existing is None:
+        await session.execute(
+            insert_ignoring_conflicts(session, KeyValue).values(key=key, value=json.dumps(value))
+        )
+        return
+    # Several early statuses: keep the furthest along, as the message itself would.
+    if DELIVERY_RANK[status] > DELIVERY_RANK.get(json.loads(existing.value)["status"], -1):
+        existing.value = json.dumps(value)
