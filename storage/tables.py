@@ -118,6 +118,8 @@ class ConversationRow(Base):
             sqlite_where=text("state != 'closed'"),
             postgresql_where=text("state != 'closed'"),
         ),
+        # The queue and "my conversations" (bot/handoff.py).
+        Index("ix_conversations_state_assignee", "state", "assignee_id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -132,6 +134,20 @@ class ConversationRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Human hand-off (bot/handoff.py). queued_at is the latest entry to the queue (the unclaimed
+    # timeout counts from it); handed_off_at the first one (time to first agent reply).
+    handed_off: Mapped[bool] = mapped_column(Boolean, default=False)
+    handed_off_at: Mapped[datetime | None] = mapped_column(default=None)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set by the one worker that acted on an unclaimed queue entry (notice + fallback).
+    queue_timeout_at: Mapped[datetime | None] = mapped_column(default=None)
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_agent_reply_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Closed by an agent or the API (closed_at is also set by merges, which resolve nothing).
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    csat_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    csat_score: Mapped[int | None] = mapped_column(Integer, default=None)
+    csat_comment: Mapped[str] = mapped_column(Text, default="")
 
 
 class MessageRow(Base):
@@ -233,3 +249,33 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
+
+
+class AgentRow(Base):
+    """A person who answers customers (console, Slack). Only a hash of the token is stored."""
+
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(String(10), default="agent")  # agent | admin
+    status: Mapped[str] = mapped_column(String(10), default="away")  # online | away
+    max_concurrent: Mapped[int] = mapped_column(Integer, default=5)
+    # sha256 hex of the bearer token; NULL for the built-in admin (it uses OMNIGATE_API_TOKEN).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    slack_user_id: Mapped[str] = mapped_column(String(50), default="", index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime]
+
+
+class AgentTeamRow(Base):
+    __tablename__ = "agent_teams"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True, index=True)

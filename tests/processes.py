@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class GatewayProcess:
-    def __init__(self, database_url: str, log_path: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, log_path: Path, *, args: Sequence[str] = (), **env: str
+    ) -> None:
+        """`args` are added to `omnigate serve` (say `--workers 2`); `env` to its environment."""
+        self.args = list(args)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -41,7 +46,7 @@ class GatewayProcess:
     async def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; we poll it
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "bot.cli", "serve", *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -2,7 +2,8 @@
 
 A fake speaks the provider's documented wire format over real HTTP, so adapters are tested at
 the boundary they have in production. Scripting is per call: `fail_next(2, status=429)` makes
-the next two API calls fail, `hang_next()` makes the next one never answer (until `stop()`).
+the next two API calls fail, `hang_next()` makes the next one never answer (until `recover()`
+or `stop()`).
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ class FakeServer:
 
     def hang_next(self, n: int = 1) -> None:
         self._failures.extend([Failure(hang=True)] * n)
+
+    def recover(self) -> None:
+        """Back to normal: drop the scripted failures and let hanging calls finish (answered
+        as a gateway timeout, as a provider's own proxy would)."""
+        self._failures.clear()
+        self._release.set()
+        self._release = asyncio.Event()
 
     def take_failure(self) -> Failure | None:
         return self._failures.popleft() if self._failures else None

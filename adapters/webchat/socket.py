@@ -171,9 +171,17 @@ class WebchatSocket:
                 )
             )
             return
-        if not await self._host.allow(
-            f"webchat:burst:{session_id}", self._burst_limit, self._burst_window
-        ):
+        try:
+            allowed = await self._host.allow(
+                f"webchat:burst:{session_id}", self._burst_limit, self._burst_window
+            )
+        except Exception as exc:  # the shared limiter (Redis) is down: nothing was stored
+            log.warning("web chat rate limiter unavailable: %s", exc)
+            await ws.send_json(
+                _error("unavailable", "Message not stored, please resend.", client_id=client_id)
+            )
+            return
+        if not allowed:
             await ws.send_json(
                 _error("rate_limited", "Too many messages; please slow down.", client_id=client_id)
             )

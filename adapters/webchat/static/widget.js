@@ -10,6 +10,7 @@
  *   data-open      "true" opens the panel on load     (default: closed)
  *   data-color     accent colour, any CSS colour      (default: indigo)
  *   data-position  "right" | "left"                   (default: right)
+ *   data-theme     "light" | "dark" | "auto" (follows the OS)   (default: light)
  *   data-endpoint  WebSocket URL override             (default: ws(s)://<script host>/webchat/ws)
  *
  * JS API: window.Omnigate.open(), .close(), .toggle(), .send(text), .reset(); read-only
@@ -235,6 +236,13 @@
 
   // ---------------------------------------------------------------- DOM
 
+  // Dark palette, for data-theme="dark" and (following the OS) data-theme="auto".
+  var DARK =
+    "ROOT{--og-bg:#171923;--og-fg:#eceef5;--og-muted:#9aa0b4;--og-line:#2b2f3d;--og-soft:#232634;" +
+    "--og-agent:#193a2d}ROOT .badge{border-color:#171923}" +
+    "ROOT .msg[data-status=failed] .bubble{background:#4c1d1d;color:#fecaca}" +
+    "ROOT .notice{background:#3b2413;border-color:#7c3f12;color:#fed7aa}";
+
   var CSS = [
     ":host{all:initial}",
     "*,*::before,*::after{box-sizing:border-box}",
@@ -354,10 +362,8 @@
     ".composer{padding-bottom:max(12px,env(safe-area-inset-bottom))}",
     ".header{padding-top:max(16px,env(safe-area-inset-top))}",
     ".input{font-size:16px}}", // 16px stops iOS from zooming into the field
-    "@media (prefers-color-scheme:dark){.root{--og-bg:#171923;--og-fg:#eceef5;--og-muted:#9aa0b4;",
-    "--og-line:#2b2f3d;--og-soft:#232634;--og-agent:#193a2d}.badge{border-color:#171923}",
-    ".msg[data-status=failed] .bubble{background:#4c1d1d;color:#fecaca}",
-    ".notice{background:#3b2413;border-color:#7c3f12;color:#fed7aa}}",
+    DARK.replace(/ROOT/g, ".root.theme-dark"),
+    "@media (prefers-color-scheme:dark){" + DARK.replace(/ROOT/g, ".root.theme-auto") + "}",
     "@media (prefers-reduced-motion:reduce){*,*::before,*::after{animation:none!important;",
     "transition:none!important;scroll-behavior:auto!important}}",
   ].join("");
@@ -457,6 +463,8 @@
 
     root.setAttribute("lang", LANG);
     if (opts.position === "left") root.classList.add("left");
+    // Light by default: a brand page is designed in one scheme, the chat should match it.
+    root.classList.add("theme-" + (opts.theme === "dark" || opts.theme === "auto" ? opts.theme : "light"));
     ui.panel.id = "omnigate-panel";
     ui.panel.setAttribute("aria-label", TITLE);
     ui.launcher.setAttribute("aria-controls", "omnigate-panel");
@@ -478,7 +486,7 @@
     renderConn();
 
     ui.launcher.addEventListener("click", function () {
-      isOpen ? close() : open();
+      isOpen ? close() : open(false);
     });
     ui.close.addEventListener("click", function () {
       close();
@@ -523,7 +531,9 @@
 
   // ---------------------------------------------------------------- open / close
 
-  function open() {
+  // `quiet`: opened by the page itself on load (data-open), not by the person. Then focus stays
+  // where it is: moving it unasked would yank screen-reader users and pop up phone keyboards.
+  function open(quiet) {
     if (isOpen) return;
     isOpen = true;
     tabStore.set("open", true);
@@ -537,8 +547,8 @@
     updateLauncherLabel();
     ensureConnected();
     scrollToBottom(true);
-    // Focus moves into the dialog; on phones this also brings up the keyboard, as expected
-    // from a full-screen chat the user just opened.
+    if (quiet) return;
+    // The person opened the chat: focus goes into the dialog, ready to type.
     setTimeout(function () {
       ui.input.focus({ preventScroll: true });
     }, 30);
@@ -1166,7 +1176,7 @@
     // Connect now only for a returning visitor (or unsent messages); a first-time visitor gets
     // a session when they open the chat, not on every page view.
     if (session || pending.length || wantOpen) connect();
-    if (wantOpen) open();
+    if (wantOpen) open(true);
 
     window.addEventListener("online", function () {
       if (!ws) {
@@ -1196,14 +1206,16 @@
   window.Omnigate = {
     version: VERSION,
     open: function () {
-      whenReady(open);
+      whenReady(function () {
+        open(false);
+      });
     },
     close: function () {
       whenReady(close);
     },
     toggle: function () {
       whenReady(function () {
-        isOpen ? close() : open();
+        isOpen ? close() : open(false);
       });
     },
     /** Sends `text` as the customer; returns its client_id (null for empty text or if the
