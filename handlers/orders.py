@@ -31,7 +31,7 @@ class Order:
     status: str
     carrier: str = ""
     tracking: str = ""
-    eta: str = ""
+    eta_days: str = ""
     delivered_on: str = ""
 
 
@@ -62,9 +62,9 @@ def describe(ctx: TurnContext, order: Order | None, number: str) -> str:
     if order.status == "shipped":
         return ctx.t(
             f"{number} numaralı siparişiniz kargoda: {order.carrier}, takip no {order.tracking}. "
-            f"Tahmini teslimat: {order.eta}.",
+            f"Tahmini teslimat: {order.eta_days} iş günü.",
             f"Order {number} is on its way with {order.carrier}, tracking {order.tracking}. "
-            f"Expected in {order.eta}.",
+            f"Expected in {order.eta_days} business days.",
         )
     if order.status == "preparing":
         return ctx.t(
