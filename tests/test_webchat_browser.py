@@ -581,3 +581,35 @@ async def test_screenshots_are_png(browser: Any, live_gateway: Any, tmp_path: Pa
                 assert box and box["width"] == 390 and box["height"] >= 800, box
         finally:
             await person.page.context.close()
+
+
+async def test_signed_identity_from_the_page_joins_the_known_customer(
+    browser: Any, sqlite_url: str
+) -> None:
+    """`Omnigate.identify(claims)` with the brand's HMAC links two browsers to one customer."""
+    from bot.identity import WebchatClaims, sign_webchat_claims
+    from tests.support import start_gateway
+
+    secret = "brand-secret"
+    claims = WebchatClaims(user_id="42", email="ayse@example.com")
+    signed = {
+        "user_id": "42",
+        "email": "ayse@example.com",
+        "signature": sign_webchat_claims(secret, claims),
+    }
+    async with start_gateway(sqlite_url, webchat_identity_secret=secret) as gw:
+        customers = []
+        for text in ("merhaba", "siparişim nerede"):
+            person = await new_chat(browser, gw.base_url)
+            await person.open_demo()
+            await person.page.evaluate("claims => window.Omnigate.identify(claims)", signed)
+            await person.wait("the identified frame", lambda _t, p=person: p.received("identified"))
+            await person.say(text)
+            customers.append(person.received("identified")[0]["customer_id"])
+            await person.page.context.close()
+        assert customers[0] == customers[1]
+        messages = await gw.transcript(customers[0])
+        assert [m["text"] for m in messages if m["direction"] == "in"] == [
+            "merhaba",
+            "siparişim nerede",
+        ]

@@ -13,7 +13,7 @@
  *   data-theme     "light" | "dark" | "auto" (follows the OS)   (default: light)
  *   data-endpoint  WebSocket URL override             (default: ws(s)://<script host>/webchat/ws)
  *
- * JS API: window.Omnigate.open(), .close(), .toggle(), .send(text), .reset(); read-only
+ * JS API: window.Omnigate.open(), .close(), .toggle(), .send(text), .identify(claims), .reset(); read-only
  * .state ("idle" | "connecting" | "open" | "reconnecting"), .customerId, .version.
  *
  * It speaks the gateway's public web chat protocol (JSON text frames, see the README):
@@ -1046,6 +1046,10 @@
         return onMessage(f);
       case "error":
         return onError(f);
+      case "identified":
+        // The site's signed user: the visit joined that customer (a history frame follows).
+        customerId = f.customer_id != null ? String(f.customer_id) : customerId;
+        return;
       default:
         return; // pong, and frame types of newer servers
     }
@@ -1066,6 +1070,19 @@
     }
     setConn("open");
     historyTimer = setTimeout(flushPending, HISTORY_WAIT);
+    sendIdentity();
+  }
+
+  // Signed identity claims from the host page (see README "Signed web chat identity"); sent on
+  // every (re)connect, so the socket's session is always linked to the signed-in user.
+  var identity = null;
+  function sendIdentity() {
+    if (!identity || !ws || ws.readyState !== 1 || !socketHasSession) return;
+    try {
+      ws.send(JSON.stringify(Object.assign({ type: "identify" }, identity)));
+    } catch (e) {
+      /* resent on the next connect */
+    }
   }
 
   // Merges a history replay into what is shown, without moving or repeating anything: walk the
@@ -1223,6 +1240,14 @@
     send: function (text) {
       return whenReady(function () {
         return sendText(text);
+      });
+    },
+    /** Links the visitor to the brand's signed-in user: `claims` = {user_id, email, phone,
+     *  name, signature} with signature = HMAC-SHA256 computed by the brand's server. */
+    identify: function (claims) {
+      whenReady(function () {
+        identity = claims || null;
+        sendIdentity();
       });
     },
     /** Forgets the session (e.g. on logout) and starts a fresh conversation. */
