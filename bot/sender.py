@@ -35,6 +35,7 @@ log = logging.getLogger("omnigate.sender")
 LEASE_SECONDS = 60.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+RECORD_RETRY = 0.5  # seconds between attempts to record a send the provider took
 
 
 def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOFF_BASE) -> float:
@@ -326,20 +327,37 @@ class OutboxSender:
         if result and "segments" in result.meta:
             values["segments"] = int(result.meta["segments"])
         reopened = False
-        async with self._sessions() as session, session.begin():
-            message = await session.get(MessageRow, row.message_id)
-            if message is not None and extra:
-                values["payload"] = {**(message.payload or {}), "provider_ids": extra}
-            current = DELIVERY_RANK.get(message.delivery_status, -1) if message else -1
-            if DELIVERY_RANK.get(status, 0) > current:
-                values["delivery_status"] = status
-            await session.execute(
-                update(MessageRow).where(MessageRow.id == row.message_id).values(**values)
-            )
-            await outbox.finish(session, row.id, "sent")
-            if provider_id:
-                parked = await apply_parked(session, address.channel, provider_id, now)
-                reopened = bool(parked and parked.reopened)
+        # The provider has the message now: if this record is lost, the row is sent again once
+        # its lease runs out. So a database blip is waited out (within the lease) rather than
+        # turned into a duplicate for the customer.
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._lease
+        while True:
+            try:
+                async with self._sessions() as session, session.begin():
+                    message = await session.get(MessageRow, row.message_id)
+                    if message is not None and extra:
+                        values["payload"] = {**(message.payload or {}), "provider_ids": extra}
+                    current = DELIVERY_RANK.get(message.delivery_status, -1) if message else -1
+                    if DELIVERY_RANK.get(status, 0) > current:
+                        values["delivery_status"] = status
+                    await session.execute(
+                        update(MessageRow).where(MessageRow.id == row.message_id).values(**values)
+                    )
+                    await outbox.finish(session, row.id, "sent")
+                    if provider_id:
+                        parked = await apply_parked(session, address.channel, provider_id, now)
+                        reopened = bool(parked and parked.reopened)
+                break
+            except Exception as exc:
+                if loop.time() + RECORD_RETRY > give_up:
+                    raise
+                log.warning(
+                    "sent, not recorded yet (retrying): %s",
+                    exc,
+                    extra={"conversation_id": row.conversation_id},
+                )
+                await asyncio.sleep(RECORD_RETRY)
         if reopened:
             self.wake()
         self._metrics.messages_out.labels(address.channel).inc()
