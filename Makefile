@@ -8,6 +8,9 @@ BIN    := $(VENV)/bin
 run: $(VENV)/.run-installed
 	$(BIN)/omnigate serve
 
+demo: $(VENV)/.run-installed
+	$(BIN)/omnigate serve --simulate
+
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/pytest

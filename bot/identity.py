@@ -82,6 +82,7 @@ class IdentityResolver:
                 identity = await self._attach(session, target, event, external_id, reason, now)
         elif code_customer is not None and code_customer != identity.customer_id:
             await self._merge(session, code_customer, identity.customer_id, "link_code", now)
+            await self._relabel(session, identity, "link_code")
         if identity is None:
             identity = await customers.resolve_identity(
                 session,
@@ -165,6 +166,15 @@ class IdentityResolver:
         )
         log.info("customers merged (%s)", reason, extra={"customer_id": survivor})
 
+    @staticmethod
+    async def _relabel(session: AsyncSession, identity: IdentityRow, reason: str) -> None:
+        """The identity now belongs to its customer because of `reason`, not a first contact."""
+        await session.execute(
+            update(IdentityRow)
+            .where(IdentityRow.id == identity.id)
+            .values(link_reason=reason, verified=True)
+        )
+
     async def _mark_phone(self, session: AsyncSession, customer_id: int, phone: str) -> None:
         await session.execute(
             update(CustomerRow)
@@ -181,6 +191,7 @@ class IdentityResolver:
         owner = await links.phone_owner(session, phone)
         if owner is not None and owner != identity.customer_id:
             await self._merge(session, owner, identity.customer_id, "shared_contact", now)
+            await self._relabel(session, identity, "shared_contact")
         elif owner is None:
             await self._mark_phone(session, identity.customer_id, phone)
             links.audit(session, "phone_verified", identity.customer_id, now, via="shared_contact")

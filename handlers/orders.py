@@ -22,6 +22,8 @@ ORDER_WORDS = re.compile(r"\b(siparis\w*|order\w*|kargo\w*|paket\w*|package\w*)\
 
 
 def mentions_order_number(ctx: TurnContext) -> bool:
+    if ctx.message.kind != "text":  # a shared contact's phone number is not an order number
+        return False
     return bool(ORDER_NUMBER.search(ctx.text)) and bool(ORDER_WORDS.search(normalize(ctx.text)))
 
 
@@ -94,7 +96,7 @@ def build(source: OrderSource) -> Router:
         ctx.reset()
         await ctx.reply(describe(ctx, await source.get(number), number))
 
-    @router.message(F.state(AWAITING_NUMBER), F.regex(ORDER_NUMBER.pattern))
+    @router.message(F.state(AWAITING_NUMBER), F.kind("text"), F.regex(ORDER_NUMBER.pattern))
     async def order_number_given(ctx: TurnContext) -> None:
         assert ctx.match is not None
         await answer(ctx, ctx.match.group(1))

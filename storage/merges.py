@@ -67,7 +67,7 @@ async def merge(
         select(IdentityRow).where(IdentityRow.customer_id == other_id)
     )
     for identity in identities:
-        moved["identities"].append([identity.id, other_id])
+        moved["identities"].append([identity.id, other_id, identity.link_reason, identity.verified])
         identity.customer_id = survivor_id
 
     survivor_open = await _open_conversation(session, survivor_id)
@@ -147,9 +147,12 @@ async def undo(session: AsyncSession, merge_id: int, now: datetime) -> MergeRow:
     if later is not None:
         raise MergeError(409, f"undo merge {later} first: it moved one of these customers")
     moved = row.moved
-    for identity_id, customer_id in moved["identities"]:
+    for identity_id, customer_id, link_reason, verified in moved["identities"]:
+        # How it was linked is restored too: a link made by the merge is undone with it.
         await session.execute(
-            update(IdentityRow).where(IdentityRow.id == identity_id).values(customer_id=customer_id)
+            update(IdentityRow)
+            .where(IdentityRow.id == identity_id)
+            .values(customer_id=customer_id, link_reason=link_reason, verified=verified)
         )
     for message_id, customer_id, conversation_id in moved["messages"]:
         await session.execute(

@@ -279,3 +279,21 @@ class AgentTeamRow(Base):
     __tablename__ = "agent_teams"
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True, index=True)
+
+
+class SlackThreadRow(Base):
+    """The Slack thread of a handed-off conversation (bot/slack_mirror.py).
+
+    A row with an empty `thread_ts` is a reservation: the worker that inserted it is posting
+    the thread's first message; `reserved_at` lets another worker take over a stale one.
+    """
+
+    __tablename__ = "slack_threads"
+    __table_args__ = (Index("ix_slack_threads_ts", "channel", "thread_ts"),)
+    conversation_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(50))
+    thread_ts: Mapped[str] = mapped_column(String(32), default="")
+    # The newest message of the conversation the first post's transcript shows.
+    covered_message_id: Mapped[int] = mapped_column(Id, default=0)
+    reserved_at: Mapped[datetime]
+    created_at: Mapped[datetime]

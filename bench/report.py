@@ -1,0 +1,107 @@
+"""The printed table and the JSON file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+COLUMNS = (
+    ("backend", 10),
+    ("conv×msg", 9),
+    ("msg/s", 8),
+    ("ack p50", 8),
+    ("ack p99", 8),
+    ("reply p50", 9),
+    ("reply p99", 9),
+    ("errors", 6),
+    ("lost", 4),
+    ("dup", 4),
+    ("RSS peak", 9),
+    ("RSS end", 8),
+)
+HEADER = "  ".join(
+    name.rjust(width) if i else name.ljust(width) for i, (name, width) in enumerate(COLUMNS)
+)
+
+LEGEND = (
+    "msg/s: messages answered per second; ack: sent -> stored and acknowledged; reply: sent -> "
+    "the bot's answer received (ms); lost/dup: messages or answers missing/doubled (client "
+    "and stored transcripts); RSS: server resident memory"
+)
+
+
+def _num(value: float | None, digits: int = 1, unit: str = "") -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def row(result: dict[str, Any]) -> str:
+    load, memory = result["load"], result["memory"]
+    cells = (
+        result["backend"],
+        f"{load['conversations']}×{load['messages_planned'] // max(1, load['conversations'])}",
+        _num(load["messages_per_s"]),
+        _num(load["ack"]["p50_ms"], 2),
+        _num(load["ack"]["p99_ms"], 2),
+        _num(load["reply"]["p50_ms"], 2),
+        _num(load["reply"]["p99_ms"], 2),
+        str(load["errors"] + result["warmup"]["errors"]),
+        str(result["lost"]),
+        str(result["duplicated"]),
+        _num(memory["peak_mb"], 1, " MB"),
+        _num(memory["end_mb"], 1, " MB"),
+    )
+    return "  ".join(
+        cell.rjust(width) if i else cell.ljust(width)
+        for i, (cell, (_name, width)) in enumerate(zip(cells, COLUMNS, strict=True))
+    )
+
+
+def details(result: dict[str, Any]) -> list[str]:
+    name = result["backend"]
+    if "skipped" in result:
+        return [f"{name}: skipped: {result['skipped']}"]
+    if "load" not in result:
+        return [f"{name}: FAILED: " + "; ".join(result.get("problems", []))]
+    load, cpu, stored, server = result["load"], result["cpu"], result["stored"], result["server"]
+    lines = [
+        f"{name}: {result['database']}; gateway healthy after {result['startup_s']} s, "
+        f"idle RSS {_num(result['memory']['idle_mb'], 1, ' MB')}",
+        f"{name}: {load['messages_completed']}/{load['messages_planned']} messages answered in "
+        f"{load['elapsed_s']} s (after {load['connect_s']} s connecting); "
+        f"ack p90 {_num(load['ack']['p90_ms'], 2)} max {_num(load['ack']['max_ms'], 2)} ms, "
+        f"reply p90 {_num(load['reply']['p90_ms'], 2)} max {_num(load['reply']['max_ms'], 2)} ms",
+        f"{name}: machine load average {result['load_average']['before']} before, "
+        f"{result['load_average']['after']} after the measured run",
+        f"{name}: CPU server {_num(cpu['server_s'], 2)} s ({_num(cpu['server_cores'], 2)} "
+        f"cores), bench client {_num(cpu['client_s'], 2)} s "
+        f"({_num(cpu['client_cores'], 2)} cores)",
+        f"{name}: transcripts of {stored['customers_checked']} customers checked; "
+        f"server exit code {server['exit_code']}, {server['error_lines']} error lines in "
+        f"{server['log']}",
+        f"{name}: correctness: lost {result['lost']}, duplicated {result['duplicated']}",
+    ]
+    if load["error_kinds"] or result["warmup"]["error_kinds"]:
+        lines.append(
+            f"{name}: errors: {load['error_kinds']} warm-up: {result['warmup']['error_kinds']}"
+        )
+        lines += [f"{name}:   {sample}" for sample in load["error_samples"]]
+    if result["problems"]:
+        lines.append(f"{name}: PROBLEMS: " + "; ".join(result["problems"]))
+        lines += [f"{name}:   server: {line}" for line in server["error_samples"]]
+        if server["log_tail"]:
+            lines.append(f"{name}: server log tail:\n{server['log_tail']}")
+    return lines
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    measured = [r for r in results if "load" in r]
+    lines = [HEADER, "-" * len(HEADER), *(row(r) for r in measured), LEGEND, ""]
+    for result in results:
+        lines += details(result)
+    return "\n".join(lines)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,62 @@
+"""`python -m bench --quick` works and finds every message stored and answered exactly once.
+
+A correctness smoke test of the benchmark itself, not a timed test: no speed figure is
+asserted here (figures come from running the benchmark, see bench/).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_on_sqlite_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    output = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--backend", "sqlite", "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^backend\s+conv×msg\s+msg/s\s+ack p50", done.stdout, re.M), done.stdout
+    assert "sqlite: correctness: lost 0, duplicated 0" in done.stdout, done.stdout
+
+    result = json.loads(output.read_text())["results"][0]
+    assert result["backend"] == "sqlite" and result["ok"], result.get("problems")
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    load = result["load"]
+    assert load["messages_completed"] == load["messages_planned"] == load["messages_sent"] > 0
+    stored = result["stored"]
+    assert stored["customers_checked"] == load["conversations"]
+    assert stored["lost_inbound"] == stored["duplicate_inbound"] == 0
+    assert stored["lost_replies"] == stored["duplicate_replies"] == 0
+
+
+def test_transcript_check_counts_lost_and_duplicated_messages() -> None:
+    """The stored-side check is not vacuous: it sees a doubled message and a missing reply."""
+    from bench.conversation import Conversation
+    from bench.verify import check
+
+    conversation = Conversation(0, ["10000000", "10000001"])
+    for turn in conversation.turns:
+        turn.sent = 0.0
+
+    def message(id_: int, direction: str, sender: str, text: str) -> dict[str, object]:
+        return {"id": id_, "direction": direction, "sender": sender, "text": text}
+
+    transcript = [
+        message(1, "in", "customer", "sipariş 10000000"),
+        message(2, "out", "bot", "10000000 numaralı bir sipariş bulamadım."),
+        message(3, "in", "customer", "sipariş 10000001"),
+        message(4, "in", "customer", "sipariş 10000001"),
+    ]
+    counts = check(conversation, transcript)
+    assert counts["duplicate_inbound"] == 1 and counts["lost_replies"] == 1
+    assert counts["lost_inbound"] == 0 and counts["duplicate_replies"] == 0
