@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from adapters.webchat.socket import WebchatSocket
-from bot import agents_api, api
+from bot import agents_api, api, console, slack_setup
 from bot.model import utcnow
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -87,7 +87,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.router.add_get("/webchat/ws", webchat_ws)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    if slack_setup.configured(settings):
+        slack_setup.add_routes(app, runtime)  # /webhooks/slack/events, /interactivity
     app.router.add_route("*", "/webhooks/{tail:.+}", webhook)
     api.add_routes(app, runtime)
     agents_api.add_routes(app, runtime)  # agents, conversations, console WebSocket
+    console.add_routes(app)  # the agent console page at /console
     return app

@@ -26,6 +26,8 @@ from storage.tables import IdentityRow, MessageRow
 WINDOW_CLOSED_CODES = frozenset({"63016", "131047"})
 # Marker in outbox.last_error: the provider said the window is closed, whatever our clock says.
 PROVIDER_SAID_CLOSED = "window_closed_by_provider"
+# Channels whose providers enforce a customer-service window (free text only within it).
+WINDOW_CHANNELS = frozenset({"whatsapp"})
 # Channels without a reply window, best first, when a message has to move.
 REROUTE_PREFERENCE = ("telegram", "sms", "whatsapp", "webchat")
 
@@ -37,6 +39,11 @@ class Plan:
     code: str = ""
     reason: str = ""
     template: Template | None = None
+
+
+def needs_planning(address: Address, capabilities: Capabilities) -> bool:
+    """Only opt-out channels and channels with a reply window have rules to apply."""
+    return address.channel in OPT_CHANNELS or capabilities.session_window is not None
 
 
 def reengagement_template(settings: Settings, address: Address, language: str) -> Template | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery_rules import WINDOW_CHANNELS
 from bot.delivery_status import record_status
 from bot.events import EventBus
 from bot.group_commit import GroupCommitter
@@ -130,7 +131,10 @@ class Gateway:
         )
         if not duplicate:
             conversations.touch_inbound(conversation, event.channel, now)
-            if await outbox.release_held(session, identity.customer_id, event.channel, now):
+            # Only a channel with a reply window holds messages (see bot/delivery_rules.py).
+            if event.channel in WINDOW_CHANNELS and await outbox.release_held(
+                session, identity.customer_id, event.channel, now
+            ):
                 self._wake_sender()
         event.id = message_id
         return IngestResult(

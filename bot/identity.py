@@ -103,6 +103,7 @@ class IdentityResolver:
                 now=now,
                 address=event.address.to_dict(),
                 display_name=event.profile_name,
+                known=identity,
             )
         contact = event.extra.get("contact")
         if isinstance(contact, dict) and contact.get("own"):

@@ -20,7 +20,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.base import ChannelAdapter, SendError, SendResult
-from bot.delivery_rules import PROVIDER_SAID_CLOSED, Plan, plan_delivery, template_sent_since
+from bot.delivery_rules import (
+    PROVIDER_SAID_CLOSED,
+    Plan,
+    needs_planning,
+    plan_delivery,
+    template_sent_since,
+)
 from bot.delivery_status import apply_parked, prune_parked
 from bot.events import EventBus
 from bot.metrics import Metrics
@@ -71,7 +77,8 @@ class OutboxSender:
         self._max_attempts = max_attempts
         self._poll_interval = poll_interval
         self._lease = lease
-        self._slots = asyncio.Semaphore(concurrency)
+        self._capacity = concurrency
+        self._inflight: set[asyncio.Task[None]] = set()
         # Names the process holding a lease (outbox.lease_owner): host, pid, then a nonce.
         self._owner = f"sender-{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
@@ -95,87 +102,101 @@ class OutboxSender:
                 log.warning("outbox not flushed within %.1fs; rows stay for the next start", grace)
 
     async def _run(self) -> None:
+        """Keep up to `concurrency` sends in flight; lease more as soon as one finishes.
+
+        A slow provider holds only its own conversation's queue, never the others.
+        """
         next_prune = 0.0
         while True:
             loop_time = asyncio.get_running_loop().time()
             if loop_time >= next_prune:
                 next_prune = loop_time + 600
-                try:
-                    async with self._sessions() as session, session.begin():
-                        await prune_parked(session, utcnow())
-                except Exception:
-                    log.exception("pruning parked statuses failed")
+                await self._prune()
+            self._wake.clear()  # before leasing: a wake during the round is not lost
             try:
-                sent = await self.send_due()
+                leased = await self.lease_and_send(self._capacity - len(self._inflight))
             except Exception:
                 log.exception("outbox round failed")
-                sent = 0
-            if self._stopping and sent == 0:
+                leased = 0
+            if self._stopping and leased == 0 and not self._inflight:
                 return
-            if sent == 0:
-                self._wake.clear()
+            if leased == 0 or len(self._inflight) >= self._capacity:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 except TimeoutError:
                     pass
 
-    async def send_due(self, limit: int = 200) -> int:
-        """One round: lease the due heads of queues and send them. Returns rows handled."""
+    async def lease_and_send(self, limit: int) -> int:
+        """Lease up to `limit` due heads of queues and start sending them. Returns how many."""
+        if limit <= 0:
+            return 0
         now = utcnow()
         async with self._sessions() as session, session.begin():
             rows = await outbox.lease_due(session, self._owner, now, self._lease, limit)
-        if rows:
-            await asyncio.gather(*(self._send_row(row) for row in rows))
+        for row in rows:
+            task = asyncio.create_task(self._send_row(row))
+            self._inflight.add(task)
+            task.add_done_callback(self._sent)
         return len(rows)
 
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("send task failed", exc_info=task.exception())
+        self._wake.set()  # the conversation's next row may now be leased
+
+    async def _prune(self) -> None:
+        try:
+            async with self._sessions() as session, session.begin():
+                await prune_parked(session, utcnow())
+        except Exception:
+            log.exception("pruning parked statuses failed")
+
     async def _send_row(self, row: OutboxRow) -> None:
-        async with self._slots:
-            address = Address.from_dict(row.address)
-            outbound = Outbound.from_dict(row.body)
-            outbound.meta = {
-                "message_id": row.message_id,
-                "sender": row.body.get("sender", "bot"),
-                "created_at": row.created_at.isoformat(),
-                "language": row.body.get("language", "tr"),
-            }
-            plan = await self._plan(row, address, outbound)
-            if plan is None:
+        address = Address.from_dict(row.address)
+        outbound = Outbound.from_dict(row.body)
+        outbound.meta = {
+            "message_id": row.message_id,
+            "sender": row.body.get("sender", "bot"),
+            "created_at": row.created_at.isoformat(),
+            "language": row.body.get("language", "tr"),
+        }
+        plan = await self._plan(row, address, outbound)
+        if plan is None:
+            return
+        address = plan.address
+        adapter = self._adapters[address.provider]
+        capabilities = adapter.capabilities(address.channel)
+        parts = adapter.render(outbound, address.channel)
+        done = int(row.body.get("_parts_sent", 0))
+        result: SendResult | None = None
+        extra_ids: list[str] = list(row.body.get("_part_ids", []))
+        try:
+            for index, part in enumerate(parts):
+                if index < done:
+                    continue  # sent before a crash or a failed later part
+                await self._pace(address, capabilities.send_rate, capabilities.per_chat_rate)
+                sent = await adapter.send(address, part)
+                if index == 0:
+                    result = sent
+                else:
+                    extra_ids.append(sent.provider_message_id)
+                extra_ids.extend(sent.extra_ids)
+                if len(parts) > 1 and index < len(parts) - 1:
+                    await self._record_part(row, index + 1, result, extra_ids)
+        except SendError as error:
+            if error.window_closed:
+                await self._window_closed_by_provider(row)
                 return
-            address = plan.address
-            adapter = self._adapters[address.provider]
-            capabilities = adapter.capabilities(address.channel)
-            parts = adapter.render(outbound, address.channel)
-            done = int(row.body.get("_parts_sent", 0))
-            result: SendResult | None = None
-            extra_ids: list[str] = list(row.body.get("_part_ids", []))
-            try:
-                for index, part in enumerate(parts):
-                    if index < done:
-                        continue  # sent before a crash or a failed later part
-                    await self._pace(address, capabilities.send_rate, capabilities.per_chat_rate)
-                    sent = await adapter.send(address, part)
-                    if index == 0:
-                        result = sent
-                    else:
-                        extra_ids.append(sent.provider_message_id)
-                    extra_ids.extend(sent.extra_ids)
-                    if len(parts) > 1 and index < len(parts) - 1:
-                        await self._record_part(row, index + 1, result, extra_ids)
-            except SendError as error:
-                if error.window_closed:
-                    await self._window_closed_by_provider(row)
-                    return
-                await self._handle_error(row, address, error)
-                return
-            except Exception as exc:  # an adapter bug must not kill the sender; retry later
-                log.exception(
-                    "adapter send crashed", extra={"conversation_id": row.conversation_id}
-                )
-                await self._handle_error(row, address, SendError(repr(exc), retryable=True))
-                return
-            if result is None and row.body.get("_first_id"):
-                result = SendResult(str(row.body["_first_id"]))
-            await self._succeed(row, address, result, extra_ids)
+            await self._handle_error(row, address, error)
+            return
+        except Exception as exc:  # an adapter bug must not kill the sender; retry later
+            log.exception("adapter send crashed", extra={"conversation_id": row.conversation_id})
+            await self._handle_error(row, address, SendError(repr(exc), retryable=True))
+            return
+        if result is None and row.body.get("_first_id"):
+            result = SendResult(str(row.body["_first_id"]))
+        await self._succeed(row, address, result, extra_ids)
 
     async def _plan(self, row: OutboxRow, address: Address, outbound: Outbound) -> Plan | None:
         """Apply the channel rules; None when the row was settled (held, failed) instead."""
@@ -185,6 +206,9 @@ class OutboxSender:
                 row, address, "no_adapter", f"provider {address.provider!r} is not configured"
             )
             return None
+        capabilities = adapter.capabilities(address.channel)
+        if not needs_planning(address, capabilities) and not row.last_error:
+            return Plan("send", address)  # web chat, Telegram: nothing to decide, no query
         async with self._sessions() as session, session.begin():
             message = await session.get(MessageRow, row.message_id)
             if message is None:
@@ -195,7 +219,7 @@ class OutboxSender:
                 message,
                 address,
                 outbound,
-                adapter.capabilities(address.channel),
+                capabilities,
                 self._settings,
                 utcnow(),
                 provider_said_closed=row.last_error == PROVIDER_SAID_CLOSED,
@@ -345,7 +369,7 @@ class OutboxSender:
                         update(MessageRow).where(MessageRow.id == row.message_id).values(**values)
                     )
                     await outbox.finish(session, row.id, "sent")
-                    if provider_id:
+                    if provider_id and address.provider != "webchat":  # providers call back
                         parked = await apply_parked(session, address.channel, provider_id, now)
                         reopened = bool(parked and parked.reopened)
                 break

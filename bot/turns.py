@@ -55,8 +55,10 @@ from storage.tables import IdentityRow, MessageRow
 log = logging.getLogger("omnigate.turns")
 
 LOCK_TTL = 60.0
+# A message whose turn crashes this many times is parked as failed instead of retried forever.
+MAX_TURN_FAILURES = 5
 # How many of the customer's latest messages a handler sees as context.
-TRANSCRIPT_SIZE = 50
+TRANSCRIPT_SIZE = 20
 
 
 class TurnRunner:
@@ -92,6 +94,7 @@ class TurnRunner:
         self._handoff = handoff
         self._owner = f"turns-{uuid.uuid4().hex[:12]}"
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._failures: dict[int, int] = {}
         self._again: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
@@ -162,8 +165,12 @@ class TurnRunner:
                     if conversation_id in self._again:
                         continue
                     return
-                async with self._slots:
-                    await self._run_turn(row)
+                try:
+                    async with self._slots:
+                        await self._run_turn(row)
+                except Exception:
+                    await self._turn_crashed(row)
+                    return  # the sweeper comes back; the failure count stops a loop
                 await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
         except Exception:
             log.exception("turns failed", extra={"conversation_id": conversation_id})
@@ -172,6 +179,32 @@ class TurnRunner:
                 await self._coordination.unlock(key, self._owner)
             except Exception as exc:  # the lock expires by itself
                 log.warning("turn unlock failed: %s", exc)
+
+    async def _turn_crashed(self, row: MessageRow) -> None:
+        """A turn failed outside the handler (a bug, the database): retry a few times, then
+        park the message as failed so one bad message cannot spin the gateway."""
+        failures = self._failures.get(row.id, 0) + 1
+        self._failures[row.id] = failures
+        log.exception(
+            "turn failed (attempt %d of %d)",
+            failures,
+            MAX_TURN_FAILURES,
+            extra={"conversation_id": row.conversation_id},
+        )
+        if failures < MAX_TURN_FAILURES:
+            await asyncio.sleep(min(5.0, 0.2 * 2**failures))
+            return
+        self._failures.pop(row.id, None)
+        try:
+            async with self._sessions() as session, session.begin():
+                await messages.finish_turn(session, row.id, "failed")
+            log.error(
+                "message %d parked as failed",
+                row.id,
+                extra={"conversation_id": row.conversation_id},
+            )
+        except Exception:
+            log.exception("could not park message %d", row.id)
 
     # -- one turn ---------------------------------------------------------------------------
 

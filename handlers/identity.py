@@ -9,6 +9,7 @@ from bot.context import TurnContext
 from bot.phones import find_phone
 from bot.router import Router
 from bot.textnorm import normalize
+from handlers.orders import mentions_order_number
 
 SWITCH = re.compile(
     r"\b(telegram|whatsapp)\w*\b.*\b(devam|gec|gecelim|gecmek|yaz)\w*"
@@ -28,6 +29,8 @@ def typed_phone(ctx: TurnContext) -> bool:
         return False
     if any(channel == "sms" for channel, _ in ctx.customer.identities):
         return False
+    if mentions_order_number(ctx) or ctx.dialog.step is not None:
+        return False  # "sipariş 9000000000" or an answer to the bot's question
     return find_phone(ctx.text) is not None
 
 

@@ -31,13 +31,14 @@ async def resolve_identity(
     address: dict[str, Any] | None = None,
     display_name: str = "",
     verified: bool = False,
+    known: IdentityRow | None = None,
 ) -> IdentityRow:
     """The identity's row, creating a new customer for a first contact.
 
     Safe under concurrency: two workers seeing the same new sender at once end with one
     identity (the unique constraint decides, the loser reads the winner's row).
     """
-    identity = await find_identity(session, channel, external_id)
+    identity = known or await find_identity(session, channel, external_id)
     if identity is None:
         customer = CustomerRow(display_name=display_name, created_at=now, updated_at=now)
         if channel in ("sms", "whatsapp") and external_id.startswith("+"):
@@ -63,6 +64,7 @@ async def resolve_identity(
         if identity.customer_id != customer.id:  # lost the race: drop our empty customer
             await session.delete(customer)
     changes: dict[str, Any] = {"last_inbound_at": now}
+    # One UPDATE with only what changed (the ORM row is kept in step by hand).
     if address and address != identity.address:
         changes["address"] = address
     if display_name and display_name != identity.display_name:

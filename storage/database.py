@@ -28,12 +28,19 @@ def normalize_url(url: str) -> str:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        # One connection: SQLite has one writer anyway, and waiting for the connection in
+        # asyncio is far cheaper than SQLite's busy handler sleeping on a locked database.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 120)
         engine = create_async_engine(url, **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per checkout); dead connections are replaced on error and
+    # recycled before server-side idle timeouts.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(url, **kwargs)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts
-from storage.tables import AgentRow, ConversationRow, SlackThreadRow
+from storage.tables import AgentRow, ConversationRow, MessageRow, SlackThreadRow
 
 OPEN_STATES = ("queued", "agent")
 
@@ -109,4 +109,42 @@ async def link_agent(session: AsyncSession, agent_id: int, slack_user_id: str) -
     """Remember the agent's Slack user (found by email), so the next lookup is one query."""
     await session.execute(
         update(AgentRow).where(AgentRow.id == agent_id).values(slack_user_id=slack_user_id)
+    )
+
+
+# -- what the thread's first message shows -------------------------------------------------
+
+
+async def latest_message_id(session: AsyncSession, conversation_id: int) -> int:
+    found = await session.scalar(
+        select(func.max(MessageRow.id)).where(MessageRow.conversation_id == conversation_id)
+    )
+    return int(found or 0)
+
+
+async def recent_messages(
+    session: AsyncSession, conversation_id: int, up_to_id: int, limit: int
+) -> tuple[list[MessageRow], int]:
+    """The last `limit` messages people wrote (system entries left out) up to `up_to_id`,
+    oldest first, and how many came before them."""
+    where = (
+        MessageRow.conversation_id == conversation_id,
+        MessageRow.id <= up_to_id,
+        MessageRow.sender != "system",
+    )
+    rows = list(
+        await session.scalars(
+            select(MessageRow).where(*where).order_by(MessageRow.id.desc()).limit(limit)
+        )
+    )
+    total = int(await session.scalar(select(func.count(MessageRow.id)).where(*where)) or 0)
+    return rows[::-1], max(total - len(rows), 0)
+
+
+async def drop_reservation(session: AsyncSession, conversation_id: int) -> None:
+    """Give up a reservation whose first post failed: the next event or sweep tries again."""
+    await session.execute(
+        delete(SlackThreadRow).where(
+            SlackThreadRow.conversation_id == conversation_id, SlackThreadRow.thread_ts == ""
+        )
     )
