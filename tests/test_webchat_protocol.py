@@ -160,3 +160,11 @@ async def test_fifty_at_once_are_answered_in_order(live_gateway_any: LiveGateway
         assert ids.index(inbound[i]["id"]) < ids.index(replies[i]["id"])
     await ws.close()
     await other.close()
+
+
+async def test_long_order_number_is_not_taken_for_a_phone(live_gateway: LiveGateway) -> None:
+    ws, _, _ = await connect(live_gateway)
+    await ws.send_json({"type": "message", "text": "sipariş 9000000000", "client_id": "n"})
+    reply = await receive(ws, "message")
+    assert "9000000000" in reply["text"] and not reply["buttons"], reply
+    await ws.close()
