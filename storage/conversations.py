@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts, is_postgres
@@ -40,13 +40,13 @@ async def open_conversation(
     return found
 
 
+_FIND_OPEN = select(ConversationRow).where(
+    ConversationRow.customer_id == bindparam("cid"), ConversationRow.state.in_(OPEN_STATES)
+)
+
+
 async def find_open(session: AsyncSession, customer_id: int) -> ConversationRow | None:
-    return await session.scalar(
-        select(ConversationRow).where(
-            ConversationRow.customer_id == customer_id,
-            ConversationRow.state.in_(OPEN_STATES),
-        )
-    )
+    return await session.scalar(_FIND_OPEN, {"cid": customer_id})
 
 
 async def lock_conversation(session: AsyncSession, conversation_id: int) -> ConversationRow | None:

@@ -5,21 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts
 from storage.tables import CustomerRow, IdentityRow
 
+_FIND_IDENTITY = select(IdentityRow).where(
+    IdentityRow.channel == bindparam("channel"), IdentityRow.external_id == bindparam("external_id")
+)
+
 
 async def find_identity(
     session: AsyncSession, channel: str, external_id: str
 ) -> IdentityRow | None:
-    return await session.scalar(
-        select(IdentityRow).where(
-            IdentityRow.channel == channel, IdentityRow.external_id == external_id
-        )
-    )
+    return await session.scalar(_FIND_IDENTITY, {"channel": channel, "external_id": external_id})
 
 
 async def resolve_identity(

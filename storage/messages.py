@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import and_, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts
@@ -46,13 +46,16 @@ async def pending_conversations(session: AsyncSession, limit: int = 1000) -> lis
     return list(rows)
 
 
+_NEXT_PENDING = (
+    select(MessageRow)
+    .where(MessageRow.conversation_id == bindparam("cid"), MessageRow.turn_status == "pending")
+    .order_by(MessageRow.id)
+    .limit(1)
+)
+
+
 async def next_pending(session: AsyncSession, conversation_id: int) -> MessageRow | None:
-    return await session.scalar(
-        select(MessageRow)
-        .where(MessageRow.conversation_id == conversation_id, MessageRow.turn_status == "pending")
-        .order_by(MessageRow.id)
-        .limit(1)
-    )
+    return await session.scalar(_NEXT_PENDING, {"cid": conversation_id})
 
 
 async def finish_turn(session: AsyncSession, message_id: int, status: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Integer, Select, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,20 +34,15 @@ def new_row(
     )
 
 
-async def lease_due(
-    session: AsyncSession, owner: str, now: datetime, lease: float, limit: int = 100
-) -> list[OutboxRow]:
-    """Lease the due rows that head their conversation's queue (sends stay in order).
-
-    A row whose lease ran out (its sender died mid-send) is due again.
-    """
+def _due_query() -> Select[tuple[int]]:
     earlier = aliased(OutboxRow)
     blocked = exists().where(
         earlier.conversation_id == OutboxRow.conversation_id,
         earlier.status == "pending",
         earlier.id < OutboxRow.id,
     )
-    query = (
+    now = bindparam("now")
+    return (
         select(OutboxRow.id)
         .where(
             OutboxRow.status == "pending",
@@ -56,11 +51,24 @@ async def lease_due(
             ~blocked,
         )
         .order_by(OutboxRow.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(query))
+
+
+# Built once: constructing the statement costs more than running it on every sender round.
+_DUE = _due_query()
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+
+
+async def lease_due(
+    session: AsyncSession, owner: str, now: datetime, lease: float, limit: int = 100
+) -> list[OutboxRow]:
+    """Lease the due rows that head their conversation's queue (sends stay in order).
+
+    A row whose lease ran out (its sender died mid-send) is due again.
+    """
+    query = _DUE_SKIP_LOCKED if is_postgres(session) else _DUE
+    ids = list(await session.scalars(query, {"now": now, "limit": limit}))
     if not ids:
         return []
     rows = await session.scalars(
