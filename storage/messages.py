@@ -5,24 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, select, update
+from sqlalchemy import Integer, and_, bindparam, case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert_ignoring_conflicts
+from storage.dialect import is_postgres
 from storage.tables import MessageRow
+
+_MESSAGES = MessageRow.__table__
+# Core statements built once; parameters come per call (far cheaper than ORM construction).
+_INSERT_ONCE = {
+    name: dialect.insert(_MESSAGES).on_conflict_do_nothing().returning(_MESSAGES.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BY_PROVIDER_ID = select(MessageRow.id).where(
+    MessageRow.channel == bindparam("channel"),
+    MessageRow.provider_message_id == bindparam("provider_message_id"),
+)
 
 
 async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> tuple[int, bool]:
     """Store a customer's message once: returns (id, duplicate)."""
-    stmt = insert_ignoring_conflicts(session, MessageRow).values(**values).returning(MessageRow.id)
-    new_id = (await session.execute(stmt)).scalar()
+    stmt = _INSERT_ONCE["postgresql" if is_postgres(session) else "sqlite"]
+    new_id = (await session.execute(stmt, values)).scalar()
     if new_id is not None:
         return new_id, False
     existing = await session.scalar(
-        select(MessageRow.id).where(
-            MessageRow.channel == values["channel"],
-            MessageRow.provider_message_id == values["provider_message_id"],
-        )
+        _BY_PROVIDER_ID,
+        {"channel": values["channel"], "provider_message_id": values["provider_message_id"]},
     )
     assert existing is not None
     return existing, True
@@ -72,11 +82,18 @@ async def transcript(
     session: AsyncSession, customer_id: int, limit: int = 50, include_notes: bool = True
 ) -> list[MessageRow]:
     """The customer's latest messages across channels and conversations, oldest first."""
-    query = select(MessageRow).where(MessageRow.customer_id == customer_id)
-    if not include_notes:
-        query = query.where(MessageRow.note.is_(False))
-    rows = await session.scalars(query.order_by(MessageRow.id.desc()).limit(limit))
+    query = _TRANSCRIPT if include_notes else _TRANSCRIPT_NO_NOTES
+    rows = await session.scalars(query, {"cid": customer_id, "limit": limit})
     return list(reversed(list(rows)))
+
+
+_TRANSCRIPT = (
+    select(MessageRow)
+    .where(MessageRow.customer_id == bindparam("cid"))
+    .order_by(MessageRow.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_TRANSCRIPT_NO_NOTES = _TRANSCRIPT.where(MessageRow.note.is_(False))
 
 
 async def messages_of_customer(
