@@ -4,8 +4,9 @@ The webhook only hands work over (`accept_reply`, `accept_button`); one worker d
 arrival order after Slack has its acknowledgement. A reply goes to the customer on their
 current channel through `agent_reply(..., via="slack", client_key=event id)`; `note: …` stays
 internal. Slack retries an event it thinks we missed with the same `event_id`: a coordination
-claim on it drops the retry at once, and the reply's `client_key` makes a repeat that gets
-past it (the claim expired, another worker's claim lost with Redis) send nothing twice.
+claim on it drops the retry at once, and the reply's `client_key` (durable, in the reply's
+transaction) makes a repeat that gets past the claim (it expired, the process restarted)
+send nothing twice.
 """
 
 from __future__ import annotations

@@ -90,11 +90,13 @@ class SlackService:
 
     async def stop(self, _app: web.Application) -> None:
         self._accepting = False
-        grace = self._settings.shutdown_grace
+        # Half the grace for what Slack has queued; the runtime stops with its own after this.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.shutdown_grace / 2
         if self._desk is not None:
-            await self._desk.stop(grace)
+            await self._desk.stop(deadline - loop.time())
         if self._mirror is not None:
-            await self._mirror.stop(grace)
+            await self._mirror.stop(max(deadline - loop.time(), 0.0))
         if self._api is not None:
             await self._api.close()
 

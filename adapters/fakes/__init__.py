@@ -23,6 +23,17 @@ from adapters.fakes.graph_webhooks import (
     whatsapp_status_payload,
     whatsapp_text_payload,
 )
+from adapters.fakes.slack import FakeSlack
+from adapters.fakes.slack_events import (
+    block_actions_payload,
+    event_callback,
+    message_event,
+    send_slack_event,
+    send_slack_interaction,
+    sign_slack,
+    slack_headers,
+    url_verification_payload,
+)
 from adapters.fakes.telegram import FakeTelegram
 from adapters.fakes.twilio import FakeTwilio, content_variables
 from adapters.fakes.twilio_webhooks import (
@@ -35,21 +46,30 @@ from adapters.fakes.twilio_webhooks import (
 __all__ = [
     "FakeGraph",
     "FakeServer",
+    "FakeSlack",
     "FakeTelegram",
     "FakeTwilio",
     "RecordedCall",
     "WebhookResponse",
+    "block_actions_payload",
     "content_variables",
+    "event_callback",
     "merge_payloads",
+    "message_event",
     "meta_json",
     "new_wamid",
     "post_webhook",
     "send_meta_webhook",
+    "send_slack_event",
+    "send_slack_interaction",
     "send_twilio_webhook",
     "sign_meta",
+    "sign_slack",
     "sign_twilio",
+    "slack_headers",
     "twilio_inbound_params",
     "twilio_status_params",
+    "url_verification_payload",
     "whatsapp_button_payload",
     "whatsapp_location_payload",
     "whatsapp_media_payload",

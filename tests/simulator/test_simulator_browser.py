@@ -75,7 +75,7 @@ async def test_sms_then_whatsapp_one_transcript_then_an_agent_replies_to_the_pho
     if await link.count():  # the console is installed: "Open console" works in one click
         href = await link.get_attribute("href")
         assert href and href.startswith("/console")
-        console = await page.context.new_page()
+        console = await page.context.browser.new_page()
         answer = await console.goto(simulation.url + href)
         assert answer is not None and answer.ok
 

@@ -453,9 +453,13 @@
 
   // ---------------------------------------------------------------- lists
 
-  function scheduleRefresh() {
-    clearTimeout(state.timers.refresh);
-    state.timers.refresh = setTimeout(refreshLists, 120);
+  /** Lists again soon: a burst of events makes one refresh (and a stream never starves it). */
+  function scheduleRefresh(delay) {
+    if (state.timers.refresh) return;
+    state.timers.refresh = setTimeout(() => {
+      state.timers.refresh = null;
+      refreshLists();
+    }, delay || 120);
   }
 
   async function refreshLists() {
@@ -492,7 +496,7 @@
       renderList();
       updateTitle();
     } catch (err) {
-      if (err.status !== 401 && gen === state.gen) scheduleRetryRefresh();
+      if (err.status !== 401 && gen === state.gen) scheduleRefresh(5000);
     } finally {
       state.refreshing = false;
       if (state.refreshAgain) {
@@ -502,10 +506,6 @@
     }
   }
 
-  function scheduleRetryRefresh() {
-    clearTimeout(state.timers.refresh);
-    state.timers.refresh = setTimeout(refreshLists, 5000);
-  }
 
   function renderTabs() {
     for (const tab of document.querySelectorAll("#tabs [role=tab]")) {
@@ -559,7 +559,12 @@
       timeText = t("list.ago", { t: duration(since(since_)) });
     }
     let lastText = t("list.noMessage");
-    if (last) lastText = (last.sender !== "customer" ? t("sender." + last.sender) + ": " : "") + last.text;
+    if (last) {
+      let who = "";
+      if (last.note && last.sender === "agent") who = t("note.badge") + ": ";
+      else if (last.sender !== "customer") who = t("sender." + last.sender) + ": ";
+      lastText = who + last.text;
+    }
     const tags = [channelBadge(c.last_channel)];
     if (c.state === "queued" && c.handoff_reason) {
       tags.push(h("span", { class: "reason", text: t("reason." + c.handoff_reason) }));
@@ -778,6 +783,7 @@
     const release = box.querySelector("[data-action=release]");
     const close = box.querySelector("[data-action=close]");
     claim.hidden = mineNow();
+    claim.classList.toggle("btn-primary", !other); // someone else's: possible, not suggested
     claim.disabled = state.busy;
     claim.title = other ? t("action.notOwner", { name: otherName }) : t("action.claimTitle");
     release.hidden = !(d.state === "queued" || d.state === "agent");
