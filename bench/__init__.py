@@ -1,5 +1,8 @@
-"""Omnigate benchmark: real gateway processes driven by concurrent web chat conversations.
+"""Omnigate benchmark: real gateway processes under load, every message checked.
 
-Run it with `python -m bench` (see `python -m bench --help`). Figures come from here, never
-from timed tests; the tests only check that a quick run is correct.
+`python -m bench --scenario webchat` (the default) drives concurrent web chat conversations;
+`--scenario webhooks` posts signed Twilio SMS webhooks and takes the replies at a fake Twilio,
+beside a bare aiohttp ceiling; `--scenario all` runs both. See `python -m bench --help`.
+Figures come from here, never from timed tests; the tests only check that a quick run is
+correct.
 """

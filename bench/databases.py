@@ -1,4 +1,5 @@
-"""Throwaway databases for one benchmark run: a SQLite file, or a PostgreSQL database."""
+"""Throwaway databases for one benchmark run: a SQLite file, or a PostgreSQL database; and a
+Redis key prefix of the run's own, its keys deleted afterwards."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class Unreachable(Exception):
@@ -60,3 +62,29 @@ async def postgres_database(admin_url: str) -> AsyncIterator[Database]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@asynccontextmanager
+async def redis_prefix(url: str) -> AsyncIterator[str]:
+    """A key prefix `omnigate-bench-<random>:` on the Redis at `url`; its keys deleted after.
+
+    Yields the prefix (OMNIGATE_REDIS_PREFIX); Unreachable when Redis does not answer PING.
+    """
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    prefix = f"omnigate-bench-{secrets.token_hex(6)}:"
+    admin = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        try:
+            await admin.ping()
+        except (OSError, RedisError) as exc:
+            raise Unreachable(f"Redis at {url}: {type(exc).__name__}: {exc}") from exc
+        try:
+            yield prefix
+        finally:
+            keys = [key async for key in admin.scan_iter(match=f"{prefix}*", count=1000)]
+            for start in range(0, len(keys), 1000):
+                await admin.delete(*keys[start : start + 1000])
+    finally:
+        await admin.aclose()

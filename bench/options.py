@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.databases import DEFAULT_PG_URL
+from bench.databases import DEFAULT_PG_URL, DEFAULT_REDIS_URL
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BACKENDS = ("sqlite", "postgresql")
+SCENARIOS = ("webchat", "webhooks")
+DEFAULT_OUTPUT = {"webchat": RESULTS / "latest.json", "webhooks": RESULTS / "webhooks.json"}
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
+    scenarios: tuple[str, ...]
     backends: tuple[str, ...]
     conversations: int
     messages: int
@@ -24,22 +27,45 @@ class Options:
     deadline: float  # seconds the measured phase may take on one backend
     verify_sample: int  # customers whose stored transcript is checked (0 = all)
     pg_url: str
-    output: Path
+    output: Path  # the web chat scenario's JSON; see output_for()
     quick: bool
+    # Webhooks scenario
+    concurrency: int = 64  # connections posting webhooks
+    webhooks: int = 20_000  # webhooks of the burst (ingest) phase, at most...
+    burst_seconds: float = 20.0  # ...and for at most this long
+    workers: int = 2  # gateway workers on PostgreSQL + Redis
+    redis_url: str = DEFAULT_REDIS_URL
+    output_given: Path | None = None
+
+    def output_for(self, scenario: str) -> Path:
+        """Where a scenario's JSON goes: --output for one scenario, <stem>-<scenario> for all."""
+        given = self.output_given
+        if given is None:
+            return DEFAULT_OUTPUT[scenario]
+        if len(self.scenarios) == 1:
+            return given
+        return given.with_name(f"{given.stem}-{scenario}{given.suffix}")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Start the real gateway on each backend and drive concurrent web chat "
-        "conversations through it; print messages/s, ack and reply latency, memory, and "
-        "whether every message was stored and answered exactly once.",
+        description="Start the real gateway on each backend and drive it: concurrent web chat "
+        "conversations (--scenario webchat), or signed Twilio SMS webhooks answered through a "
+        "fake Twilio (--scenario webhooks, beside a bare aiohttp ceiling); print rates, "
+        "latency, memory, and whether every message was stored and answered exactly once.",
     )
-    p.add_argument("--backend", choices=[*BACKENDS, "all"], default="all")
+    p.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="webchat")
+    p.add_argument(
+        "--backend",
+        choices=[*BACKENDS, "all"],
+        default="all",
+        help="sqlite (one worker) and/or postgresql (webhooks: + Redis, --workers workers)",
+    )
     p.add_argument("--conversations", type=int, help="concurrent conversations (100; quick 10)")
     p.add_argument("--messages", type=int, help="messages per conversation (20; quick 5)")
     p.add_argument("--warmup", type=int, help="warm-up conversations, not measured (10; quick 2)")
-    p.add_argument("--quick", action="store_true", help="small smoke run (well under 20 s)")
+    p.add_argument("--quick", action="store_true", help="small smoke run (< 30 s a scenario)")
     p.add_argument("--timeout", type=float, default=10.0, help="per-message timeout, s (10)")
     p.add_argument("--deadline", type=float, help="measured phase limit per backend, s (300)")
     p.add_argument(
@@ -51,7 +77,28 @@ def parser() -> argparse.ArgumentParser:
         help="PostgreSQL server to create the throwaway database on "
         "(env OMNIGATE_BENCH_PG_URL; default %(default)s)",
     )
-    p.add_argument("--output", type=Path, default=RESULTS / "latest.json", help="JSON results")
+    p.add_argument("--concurrency", type=int, default=64, help="webhooks: connections posting (64)")
+    p.add_argument(
+        "--webhooks", type=int, help="webhooks: burst size of the ingest phase (20000; quick 600)"
+    )
+    p.add_argument(
+        "--burst-seconds",
+        type=float,
+        help="webhooks: the burst stops sending after this long (20; quick 5)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="webhooks: workers on PostgreSQL (2)")
+    p.add_argument(
+        "--redis-url",
+        default=os.environ.get("OMNIGATE_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
+        help="webhooks: Redis for the workers, keys under a random prefix deleted after "
+        "(env OMNIGATE_BENCH_REDIS_URL; default %(default)s)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="JSON results (default bench/results/latest.json for webchat, webhooks.json for "
+        "webhooks; with --scenario all, <stem>-<scenario>.json)",
+    )
     return p
 
 
@@ -67,7 +114,13 @@ def parse(argv: list[str] | None = None) -> Options:
     messages = int(pick(args.messages, 20, 5))
     if conversations < 1 or messages < 1:
         p.error("--conversations and --messages must be at least 1")
-    return Options(
+    webhooks = int(pick(args.webhooks, 20_000, 600))
+    if webhooks < 1 or args.concurrency < 1 or args.workers < 1:
+        p.error("--webhooks, --concurrency and --workers must be at least 1")
+    scenarios = SCENARIOS if args.scenario == "all" else (args.scenario,)
+    output_given: Path | None = args.output
+    options = Options(
+        scenarios=scenarios,
         backends=BACKENDS if args.backend == "all" else (args.backend,),
         conversations=conversations,
         messages=messages,
@@ -77,6 +130,13 @@ def parse(argv: list[str] | None = None) -> Options:
         deadline=pick(args.deadline, 300, 30),
         verify_sample=int(pick(args.verify_sample, 25, 0)),
         pg_url=args.pg_url,
-        output=args.output,
+        output=DEFAULT_OUTPUT["webchat"],
         quick=quick,
+        concurrency=args.concurrency,
+        webhooks=webhooks,
+        burst_seconds=pick(args.burst_seconds, 20.0, 5.0),
+        workers=args.workers,
+        redis_url=args.redis_url,
+        output_given=output_given,
     )
+    return replace(options, output=options.output_for("webchat"))

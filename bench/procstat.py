@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +39,50 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """Live child processes of `pid`, sorted (from /proc)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, ...
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    at: float  # time.perf_counter()
+    server_cpu: float | None  # CPU seconds of the server processes together
+    client_cpu: float  # CPU seconds of this (the bench) process
+
+
+def snapshot(pids: list[int]) -> Snapshot:
+    times = [cpu_seconds(pid) for pid in pids]
+    server = None if any(t is None for t in times) else sum(t for t in times if t is not None)
+    return Snapshot(time.perf_counter(), server, time.process_time())
+
+
+def usage(before: Snapshot, after: Snapshot) -> dict[str, float | None]:
+    """CPU seconds and cores (seconds per wall second) of the server and of the bench client."""
+    wall = after.at - before.at
+    server = (
+        after.server_cpu - before.server_cpu
+        if after.server_cpu is not None and before.server_cpu is not None
+        else None
+    )
+    client = after.client_cpu - before.client_cpu
+    return {
+        "wall_s": round(wall, 3),
+        "server_s": None if server is None else round(server, 2),
+        "server_cores": None if server is None or wall <= 0 else round(server / wall, 2),
+        "client_s": round(client, 2),
+        "client_cores": None if wall <= 0 else round(client / wall, 2),
+    }

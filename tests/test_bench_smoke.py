@@ -60,3 +60,82 @@ def test_transcript_check_counts_lost_and_duplicated_messages() -> None:
     counts = check(conversation, transcript)
     assert counts["duplicate_inbound"] == 1 and counts["lost_replies"] == 1
     assert counts["lost_inbound"] == 0 and counts["duplicate_replies"] == 0
+
+
+def test_quick_webhooks_benchmark_on_sqlite_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """Signed Twilio webhooks through the real gateway to the fake Twilio, beside the bare
+    aiohttp ceiling: every acknowledged webhook stored once and answered once."""
+    output = tmp_path / "webhooks.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--scenario",
+            "webhooks",
+            "--quick",
+            "--backend",
+            "sqlite",
+            "--output",
+            str(output),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^config\s+ingest/s\s+×ceil\s+ack p50", done.stdout, re.M), done.stdout
+    assert re.search(r"^machine: \d+ CPU", done.stdout, re.M), done.stdout
+    assert "sqlite×1: correctness: lost 0, duplicated 0" in done.stdout, done.stdout
+
+    document = json.loads(output.read_text())
+    assert document["scenario"] == "webhooks"
+    results = {r["config"]: r for r in document["results"]}
+    assert set(results) == {"ceiling", "sqlite"}
+    assert results["ceiling"]["ok"] and results["ceiling"]["burst"]["acked"] > 0
+    result = results["sqlite"]
+    assert result["ok"], result.get("problems")
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    for phase in ("burst", "conversations"):
+        figures = result[phase]
+        assert figures["errors"] == 0, figures["error_kinds"]
+        assert figures["answered"] == figures["acked"] == figures["sent"] > 0
+        assert figures["client_duplicate_replies"] == 0
+    talk = result["conversations"]
+    assert talk["acked"] == talk["planned"]
+    stored = result["stored"]
+    assert stored["stored_inbound"] == stored["stored_replies"] > 0
+    assert all(m["peak_mb"] for m in result["memory"])
+
+
+def test_webhook_checks_count_lost_and_duplicated_messages() -> None:
+    """The webhook checks are not vacuous: a doubled row, a missing reply and a reply sent
+    twice to the provider are each counted."""
+    from bench.webhook_traffic import Ledger, plan
+    from bench.webhook_verify import compare
+
+    (messages,) = plan(1, 3, 10_000_000)
+    order, greeting, other = messages
+    assert greeting.number is None and "sipariş" in order.text
+    ledger = Ledger()
+    for webhook in messages:
+        webhook.sent, webhook.status = 0.0, 200
+        ledger.expect(webhook)
+    ledger.received(order.phone, f"{order.number} numaralı bir sipariş bulamadım.", 1.0)
+    ledger.received(order.phone, f"{order.number} numaralı bir sipariş bulamadım.", 1.1)
+    ledger.received(greeting.phone, "Merhaba! Ben mağazamızın dijital asistanıyım.", 1.2)
+    rows = {
+        "inbound": [(order.sid, 1), (greeting.sid, 2), (other.sid, 1)],
+        "replies": [
+            (order.phone, f"{order.number} numaralı bir sipariş bulamadım."),
+            (greeting.phone, "Merhaba!"),
+        ],
+        "outbox": [("sent", 2)],
+        "turns": [("done", 4)],
+    }
+    counts = compare(rows, messages, ledger)
+    assert counts["duplicate_inbound"] == 1 and counts["lost_inbound"] == 0
+    assert counts["lost_replies"] == 1  # `other` has no stored reply
+    assert counts["provider_lost"] == 1 and counts["provider_duplicates"] == 1
+    assert counts["duplicate_replies"] == counts["unexpected_inbound"] == 0
