@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.sqlite_inloop import BUSY_TIMEOUT_MS, InLoopConnection
 
 
 def normalize_url(url: str) -> str:
@@ -33,6 +37,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 120)
+        kwargs.setdefault("async_creator", _in_loop_creator(url))
         engine = create_async_engine(url, **kwargs)
         _tune_sqlite(engine)
         return engine
@@ -44,6 +49,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
+    """Statements run on the loop's thread (see storage/sqlite_inloop.py for why)."""
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> InLoopConnection:
+        return await InLoopConnection.connect(database)
+
+    return connect
+
+
 def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +67,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # (only an OS crash can lose the last transactions), busy_timeout waits for the lock.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
