@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Row, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import (
@@ -48,9 +48,9 @@ from bot.optout import confirmation, opt_keyword
 from bot.router import Router
 from bot.textnorm import detect_language
 from bot.thread import Effects
-from storage import conversations, customers, messages, outbox
+from storage import conversations, messages, turn_state
 from storage.coordination import Coordination
-from storage.tables import IdentityRow, MessageRow
+from storage.tables import IdentityRow
 
 log = logging.getLogger("omnigate.turns")
 
@@ -160,16 +160,16 @@ class TurnRunner:
             while not self._stopping:
                 self._again.discard(conversation_id)
                 async with self._sessions() as session:
-                    row = await messages.next_pending(session, conversation_id)
-                if row is None:
+                    turn = await turn_state.next_turn(session, conversation_id, TRANSCRIPT_SIZE)
+                if turn is None:
                     if conversation_id in self._again:
                         continue
                     return
                 try:
                     async with self._slots:
-                        await self._run_turn(row)
+                        await self._run_turn(turn)
                 except Exception:
-                    await self._turn_crashed(row)
+                    await self._turn_crashed(turn.message)
                     return  # the sweeper comes back; the failure count stops a loop
                 await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
         except Exception:
@@ -180,7 +180,7 @@ class TurnRunner:
             except Exception as exc:  # the lock expires by itself
                 log.warning("turn unlock failed: %s", exc)
 
-    async def _turn_crashed(self, row: MessageRow) -> None:
+    async def _turn_crashed(self, row: Row[Any]) -> None:
         """A turn failed outside the handler (a bug, the database): retry a few times, then
         park the message as failed so one bad message cannot spin the gateway."""
         failures = self._failures.get(row.id, 0) + 1
@@ -197,7 +197,7 @@ class TurnRunner:
         self._failures.pop(row.id, None)
         try:
             async with self._sessions() as session, session.begin():
-                await messages.finish_turn(session, row.id, "failed")
+                await turn_state.finish_turn(session, row.id, "failed")
             log.error(
                 "message %d parked as failed",
                 row.id,
@@ -208,17 +208,10 @@ class TurnRunner:
 
     # -- one turn ---------------------------------------------------------------------------
 
-    async def _run_turn(self, row: MessageRow) -> None:
+    async def _run_turn(self, turn: turn_state.TurnInput) -> None:
         started = time.perf_counter()
-        async with self._sessions() as session:
-            conversation = await session.get(conversations.ConversationRow, row.conversation_id)
-            customer = await customers.get_customer(session, row.customer_id)
-            identities = await customers.identities_of(session, row.customer_id)
-            history = await messages.transcript(
-                session, row.customer_id, TRANSCRIPT_SIZE, include_notes=False
-            )
-        assert conversation is not None and customer is not None
-
+        row, conversation, customer = turn.message, turn.conversation, turn.customer
+        identities, history = turn.identities, turn.transcript
         memory: dict[str, Any] = dict(conversation.dialog or {})
         inbound = _inbound_from_row(row)
         _map_numbered_answer(inbound, memory)
@@ -264,7 +257,7 @@ class TurnRunner:
         if conversation.state != "bot":
             # A person owns (or is about to own) the conversation: the bot stays silent.
             async with self._sessions() as session, session.begin():
-                skipped = await messages.finish_turn(session, row.id, "skipped")
+                skipped = await turn_state.finish_turn(session, row.id, "skipped")
             if skipped and self._handoff is not None:
                 await self._handoff.customer_wrote(row, conversation.state)
             return
@@ -286,9 +279,7 @@ class TurnRunner:
         self._metrics.turn_latency.observe(time.perf_counter() - started)
 
     @staticmethod
-    def _opt_change(
-        row: MessageRow, identities: list[IdentityRow]
-    ) -> tuple[str, IdentityRow] | None:
+    def _opt_change(row: Row[Any], identities: list[Row[Any]]) -> tuple[str, Row[Any]] | None:
         kind = opt_keyword(row.channel, row.text)
         if kind is None or row.address is None:
             return None
@@ -305,19 +296,17 @@ class TurnRunner:
 
     async def _commit(
         self,
-        row: MessageRow,
+        row: Row[Any],
         ctx: TurnContext,
         status: str,
         identities: list[Any],
-        opt: tuple[str, IdentityRow] | None = None,
+        opt: tuple[str, Row[Any]] | None = None,
     ) -> None:
         now = utcnow()
         reply_ids: list[int] = []
         async with self._sessions() as session, session.begin():
-            if not await messages.finish_turn(session, row.id, status):
+            if not await turn_state.finish_turn(session, row.id, status):
                 return  # answered already (another worker after a lease expiry): roll back
-            conversation = await conversations.lock_conversation(session, row.conversation_id)
-            assert conversation is not None
             if opt is not None:
                 kind, identity = opt
                 await session.execute(
@@ -341,40 +330,47 @@ class TurnRunner:
                     "language": ctx.language,
                 }
                 offered = body["buttons"] or offered
-                message = await messages.insert_outbound(
+                address_dict = address.to_dict()
+                message_id = await turn_state.insert_reply(
                     session,
                     {
-                        "conversation_id": conversation.id,
+                        "conversation_id": row.conversation_id,
                         "customer_id": row.customer_id,
                         "direction": "out",
                         "channel": address.channel,
                         "provider": address.provider,
-                        "sender": Sender.BOT,
-                        "kind": Kind.TEXT,
+                        "sender": Sender.BOT.value,
+                        "kind": Kind.TEXT.value,
                         "text": reply.outbound.text,
                         "payload": {"buttons": body["buttons"]},
                         "media": body["media"],
-                        "address": address.to_dict(),
-                        "delivery_status": Delivery.PENDING,
+                        "address": address_dict,
+                        "delivery_status": Delivery.PENDING.value,
                         "created_at": now,
                     },
+                    address_dict,
+                    body,
+                    now,
                 )
-                session.add(
-                    outbox.new_row(message.id, conversation.id, address.to_dict(), body, now)
-                )
-                reply_ids.append(message.id)
+                reply_ids.append(message_id)
             if ctx.replies:
                 memory["buttons"] = offered
-            conversation.dialog = memory
-            conversation.updated_at = now
             effects = Effects()
-            if ctx.handoff_reason and self._handoff is not None:
-                await self._handoff.queue_in_turn(
-                    session, conversation, ctx.handoff_reason, now, effects, ctx.handoff_team
-                )
-            elif ctx.handoff_reason:
-                conversation.state = "queued"
-                conversation.handoff_reason = ctx.handoff_reason
+            if ctx.handoff_reason:
+                # Rare: the hand-off steps work on the locked conversation object.
+                conversation = await conversations.lock_conversation(session, row.conversation_id)
+                assert conversation is not None
+                conversation.dialog = memory
+                conversation.updated_at = now
+                if self._handoff is not None:
+                    await self._handoff.queue_in_turn(
+                        session, conversation, ctx.handoff_reason, now, effects, ctx.handoff_team
+                    )
+                else:
+                    conversation.state = "queued"
+                    conversation.handoff_reason = ctx.handoff_reason
+            else:
+                await turn_state.save_dialog(session, row.conversation_id, memory, now)
         if reply_ids:
             self._wake_sender()
         for message_id in reply_ids:
@@ -385,7 +381,7 @@ class TurnRunner:
             await self._events.conversation_changed(row.conversation_id, "queued")
 
 
-def _inbound_from_row(row: MessageRow) -> Inbound:
+def _inbound_from_row(row: Row[Any]) -> Inbound:
     payload = dict(row.payload or {})
     button_payload = str(payload.pop("payload", "") or "")
     assert row.address is not None
@@ -434,7 +430,7 @@ def _language(inbound: Inbound, current: str) -> str:
     return hint if hint in ("tr", "en") and not current else current
 
 
-def _reply_address(row: MessageRow, channel: str | None, identities: list[Any]) -> Address:
+def _reply_address(row: Row[Any], channel: str | None, identities: list[Any]) -> Address:
     """The channel the customer last wrote on, unless the handler asked for another."""
     assert row.address is not None
     if channel and channel != row.channel:
