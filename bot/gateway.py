@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,7 @@ from bot.model import (
     utcnow,
 )
 from storage import conversations, messages, outbox
+from storage.tables import ConversationRow, IdentityRow
 
 log = logging.getLogger("omnigate.gateway")
 
@@ -63,7 +65,9 @@ class Gateway:
         self.accepting = True
 
     def start(self, writers: int = 1) -> None:
-        self._committer = GroupCommitter(self._sessions, self._store_events, writers=writers)
+        self._committer = GroupCommitter(
+            self._sessions, apply_batch=self._store_batch, writers=writers
+        )
         self._committer.start()
 
     async def stop(self) -> None:
@@ -88,19 +92,55 @@ class Gateway:
         await self._after_commit(events, results)
         return results
 
-    async def _store_events(self, session: AsyncSession, events: list[Event]) -> list[IngestResult]:
-        results: list[IngestResult] = []
-        for event in events:
-            if isinstance(event, Inbound):
-                results.append(await self._store_inbound(session, event))
-            else:
-                results.append(await self._store_status(session, event))
-        return results
+    async def _store_batch(
+        self, session: AsyncSession, requests: list[list[Event]]
+    ) -> list[list[IngestResult]]:
+        """Store many requests' events in one transaction, taking row locks in one order.
 
-    async def _store_inbound(self, session: AsyncSession, event: Inbound) -> IngestResult:
+        Several writers in each worker process run these transactions at once over the same
+        customers. Locking each message's identity and conversation rows in arrival order,
+        one transaction would lock customer A then B while another locks B then A: a
+        deadlock, the batch fails and is retried item by item. So every transaction goes:
+
+        1. senders resolved in (channel, sender id) order: identity rows (and new customers)
+           inserted or updated one key after the other;
+        2. open conversations found or started in customer id order;
+        3. messages inserted in arrival order (message ids order a conversation's turns, and
+           one conversation may have messages from several channels), the conversation rows
+           changed in memory only;
+        4. the changed conversation rows written in one flush (in primary key order);
+        5. delivery statuses applied in (channel, provider message id) order.
+
+        Sorts are stable: events with one key keep their arrival order.
+        """
         now = utcnow()
-        identity = await self._identities.resolve_sender(session, event, now)
-        conversation = await conversations.open_conversation(session, identity.customer_id, now)
+        events = [event for request in requests for event in request]
+        inbound = [(n, e) for n, e in enumerate(events) if isinstance(e, Inbound)]
+        statuses = [(n, e) for n, e in enumerate(events) if isinstance(e, StatusUpdate)]
+        senders: dict[int, IdentityRow] = {}
+        for n, event in sorted(inbound, key=lambda item: self._identities.sender_key(item[1])):
+            senders[n] = await self._identities.resolve_sender(session, event, now)
+        # After every sender is resolved: a link code or shared contact may have merged them.
+        threads = {
+            customer_id: await conversations.open_conversation(session, customer_id, now)
+            for customer_id in sorted({identity.customer_id for identity in senders.values()})
+        }
+        results: dict[int, IngestResult] = {}
+        with session.no_autoflush:  # or the conversation rows are written message by message
+            for n, event in inbound:
+                thread = threads[senders[n].customer_id]
+                results[n] = await self._store_inbound(session, event, thread, now)
+        await session.flush()
+        statuses.sort(key=lambda item: (item[1].channel, item[1].provider_message_id))
+        for n, event in statuses:
+            results[n] = await self._store_status(session, event)
+        in_order = iter([results[n] for n in range(len(events))])
+        return [[next(in_order) for _ in request] for request in requests]
+
+    async def _store_inbound(
+        self, session: AsyncSession, event: Inbound, conversation: ConversationRow, now: datetime
+    ) -> IngestResult:
+        customer_id = conversation.customer_id
         payload: dict[str, object] = dict(event.extra)
         if event.payload:
             payload["payload"] = event.payload
@@ -108,7 +148,7 @@ class Gateway:
             session,
             {
                 "conversation_id": conversation.id,
-                "customer_id": identity.customer_id,
+                "customer_id": customer_id,
                 "direction": "in",
                 "channel": event.channel,
                 "provider": event.address.provider,
@@ -133,12 +173,12 @@ class Gateway:
             conversations.touch_inbound(conversation, event.channel, now)
             # Only a channel with a reply window holds messages (see bot/delivery_rules.py).
             if event.channel in WINDOW_CHANNELS and await outbox.release_held(
-                session, identity.customer_id, event.channel, now
+                session, customer_id, event.channel, now
             ):
                 self._wake_sender()
         event.id = message_id
         return IngestResult(
-            "message", message_id, conversation.id, identity.customer_id, duplicate=duplicate
+            "message", message_id, conversation.id, customer_id, duplicate=duplicate
         )
 
     async def _store_status(self, session: AsyncSession, event: StatusUpdate) -> IngestResult:

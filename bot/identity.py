@@ -61,17 +61,26 @@ class IdentityResolver:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    def sender_key(self, event: Inbound) -> tuple[str, str]:
+        """The sender's identity row key: (channel, external id), a phone number in E.164."""
+        external_id = event.external_id or event.address.chat_id
+        return event.channel, self._phone(event.channel, external_id) or external_id
+
+    def _phone(self, channel: str, external_id: str) -> str | None:
+        if channel not in PHONE_CHANNELS:
+            return None
+        return normalize_phone(external_id, self._settings.default_region)
+
     async def resolve_sender(
         self, session: AsyncSession, event: Inbound, now: datetime
     ) -> IdentityRow:
         channel = event.channel
         external_id = event.external_id or event.address.chat_id
-        if channel in PHONE_CHANNELS:
-            phone = normalize_phone(external_id, self._settings.default_region)
-            if phone:
-                external_id = phone
-                # Reply to the number in its canonical form, whatever the provider wrote.
-                event.address = replace(event.address, chat_id=phone)
+        phone = self._phone(channel, external_id)
+        if phone:
+            external_id = phone
+            # Reply to the number in its canonical form, whatever the provider wrote.
+            event.address = replace(event.address, chat_id=phone)
         code_customer = await self._code_customer(session, event, now)
         identity = await customers.find_identity(session, channel, external_id)
         if identity is None:
