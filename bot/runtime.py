@@ -101,6 +101,7 @@ class Runtime:
             lock_ttl=settings.turn_lock_ttl,
             identity_actions=self.identity_actions,
             handoff=self.handoff,
+            writers=1 if settings.is_sqlite else 4,
         )
         self.gateway = Gateway(
             self.sessions,

@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, update
@@ -29,6 +30,7 @@ from bot.context import (
 )
 from bot.events import EventBus
 from bot.fallbacks import count_misses
+from bot.group_commit import GroupCommitter
 from bot.handoff import HandoffService
 from bot.identity_actions import IdentityActions
 from bot.intents import IntentMatcher
@@ -78,6 +80,7 @@ class TurnRunner:
         lock_ttl: float = LOCK_TTL,
         identity_actions: IdentityActions | None = None,
         handoff: HandoffService | None = None,
+        writers: int = 1,
     ) -> None:
         self._sessions = sessions
         self._coordination = coordination
@@ -98,6 +101,9 @@ class TurnRunner:
         self._again: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
+        # Concurrent turns share their reads and their commits (see storage/turn_state.py).
+        self._reads = GroupCommitter(sessions, apply_batch=self._read_batch, writers=writers)
+        self._writes = GroupCommitter(sessions, apply_batch=turn_state.write_turns, writers=writers)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -113,8 +119,17 @@ class TurnRunner:
         task.add_done_callback(lambda _t, cid=conversation_id: self._running.pop(cid, None))
 
     async def start(self) -> None:
+        self._reads.start()
+        self._writes.start()
         await self.sweep()
         self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    @staticmethod
+    async def _read_batch(
+        session: AsyncSession, conversation_ids: list[int]
+    ) -> list[turn_state.TurnInput | None]:
+        found = await turn_state.next_turns(session, conversation_ids, TRANSCRIPT_SIZE)
+        return [found.get(cid) for cid in conversation_ids]
 
     async def sweep(self) -> None:
         """Pick up conversations with pending messages: after a restart, a crash elsewhere,
@@ -142,6 +157,8 @@ class TurnRunner:
             _done, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
                 task.cancel()
+        await self._reads.stop()
+        await self._writes.stop()
 
     @property
     def busy(self) -> int:
@@ -159,8 +176,7 @@ class TurnRunner:
         try:
             while not self._stopping:
                 self._again.discard(conversation_id)
-                async with self._sessions() as session:
-                    turn = await turn_state.next_turn(session, conversation_id, TRANSCRIPT_SIZE)
+                turn = await self._reads.submit(conversation_id)
                 if turn is None:
                     if conversation_id in self._again:
                         continue
@@ -303,7 +319,15 @@ class TurnRunner:
         opt: tuple[str, Row[Any]] | None = None,
     ) -> None:
         now = utcnow()
-        reply_ids: list[int] = []
+        write = _turn_write(row, ctx, status, identities, now)
+        if opt is None and not ctx.handoff_reason:
+            # The common turn: committed together with other conversations' turns.
+            reply_ids = await self._writes.submit(write)
+            if reply_ids is None:
+                return  # answered already (another worker after a lease expiry)
+            await self._announce(row, reply_ids)
+            return
+        reply_ids = []
         async with self._sessions() as session, session.begin():
             if not await turn_state.finish_turn(session, row.id, status):
                 return  # answered already (another worker after a lease expiry): roll back
@@ -318,49 +342,14 @@ class TurnRunner:
                         f"at {now.isoformat()} (message {row.id})",
                     )
                 )
-            memory = dict(ctx.memory)
-            memory["dialog"] = ctx.dialog.to_dict()
-            memory["lang"] = ctx.language
-            offered: list[dict[str, str]] = []
-            for reply in ctx.replies:
-                address = reply.address or _reply_address(row, reply.channel, identities)
-                body = {
-                    **reply.outbound.to_dict(),
-                    "sender": Sender.BOT.value,
-                    "language": ctx.language,
-                }
-                offered = body["buttons"] or offered
-                address_dict = address.to_dict()
-                message_id = await turn_state.insert_reply(
-                    session,
-                    {
-                        "conversation_id": row.conversation_id,
-                        "customer_id": row.customer_id,
-                        "direction": "out",
-                        "channel": address.channel,
-                        "provider": address.provider,
-                        "sender": Sender.BOT.value,
-                        "kind": Kind.TEXT.value,
-                        "text": reply.outbound.text,
-                        "payload": {"buttons": body["buttons"]},
-                        "media": body["media"],
-                        "address": address_dict,
-                        "delivery_status": Delivery.PENDING.value,
-                        "created_at": now,
-                    },
-                    address_dict,
-                    body,
-                    now,
-                )
-                reply_ids.append(message_id)
-            if ctx.replies:
-                memory["buttons"] = offered
+            for values, address, body in write.replies:
+                reply_ids.append(await turn_state.insert_reply(session, values, address, body))
             effects = Effects()
             if ctx.handoff_reason:
-                # Rare: the hand-off steps work on the locked conversation object.
+                # The hand-off steps work on the locked conversation object.
                 conversation = await conversations.lock_conversation(session, row.conversation_id)
                 assert conversation is not None
-                conversation.dialog = memory
+                conversation.dialog = write.dialog
                 conversation.updated_at = now
                 if self._handoff is not None:
                     await self._handoff.queue_in_turn(
@@ -370,15 +359,53 @@ class TurnRunner:
                     conversation.state = "queued"
                     conversation.handoff_reason = ctx.handoff_reason
             else:
-                await turn_state.save_dialog(session, row.conversation_id, memory, now)
-        if reply_ids:
-            self._wake_sender()
-        for message_id in reply_ids:
-            await self._events.message_changed(message_id, row.conversation_id)
+                await turn_state.save_dialog(session, row.conversation_id, write.dialog, now)
+        await self._announce(row, reply_ids)
         if self._handoff is not None:
             await self._handoff.announce(effects)  # queued / assigned events
         elif ctx.handoff_reason:
             await self._events.conversation_changed(row.conversation_id, "queued")
+
+    async def _announce(self, row: Row[Any], reply_ids: list[int]) -> None:
+        if reply_ids:
+            self._wake_sender()
+        for message_id in reply_ids:
+            await self._events.message_changed(message_id, row.conversation_id)
+
+
+def _turn_write(
+    row: Row[Any], ctx: TurnContext, status: str, identities: list[Any], now: datetime
+) -> turn_state.TurnWrite:
+    """The rows a turn writes: its replies (message, outbox address and body) and dialog."""
+    memory = dict(ctx.memory)
+    memory["dialog"] = ctx.dialog.to_dict()
+    memory["lang"] = ctx.language
+    offered: list[dict[str, str]] = []
+    replies = []
+    for reply in ctx.replies:
+        address = reply.address or _reply_address(row, reply.channel, identities)
+        body = {**reply.outbound.to_dict(), "sender": Sender.BOT.value, "language": ctx.language}
+        offered = body["buttons"] or offered
+        address_dict = address.to_dict()
+        values = {
+            "conversation_id": row.conversation_id,
+            "customer_id": row.customer_id,
+            "direction": "out",
+            "channel": address.channel,
+            "provider": address.provider,
+            "sender": Sender.BOT.value,
+            "kind": Kind.TEXT.value,
+            "text": reply.outbound.text,
+            "payload": {"buttons": body["buttons"]},
+            "media": body["media"],
+            "address": address_dict,
+            "delivery_status": Delivery.PENDING.value,
+            "created_at": now,
+        }
+        replies.append((values, address_dict, body))
+    if ctx.replies:
+        memory["buttons"] = offered
+    return turn_state.TurnWrite(row.id, row.conversation_id, status, replies, memory, now)
 
 
 def _inbound_from_row(row: Row[Any]) -> Inbound:

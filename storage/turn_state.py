@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, insert, select, update
+from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow, OutboxRow
@@ -81,6 +81,61 @@ _SAVE_DIALOG = (
 )
 
 
+# The same reads for many conversations at once (bot/turns.py batches concurrent turns).
+_IDS = bindparam("ids", expanding=True)
+_HEADS = (
+    select(_MESSAGES.c.conversation_id, func.min(_MESSAGES.c.id).label("id"))
+    .where(_MESSAGES.c.conversation_id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
+    .group_by(_MESSAGES.c.conversation_id)
+)
+_MESSAGES_BY_ID = select(_MESSAGES).where(_MESSAGES.c.id.in_(_IDS))
+_CONVERSATIONS_BY_ID = select(*_CONVERSATION.selected_columns).where(_CONVERSATIONS.c.id.in_(_IDS))
+_CUSTOMERS_BY_ID = select(*_CUSTOMER.selected_columns).where(_CUSTOMERS.c.id.in_(_IDS))
+_IDENTITIES_BY_CUSTOMER = (
+    select(_IDENTITIES.c.customer_id, *_IDENTITIES_OF.selected_columns)
+    .where(_IDENTITIES.c.customer_id.in_(_IDS))
+    .order_by(_IDENTITIES.c.id)
+)
+
+
+def _transcripts_query() -> Any:
+    """Each customer's latest `limit` messages: first the id each window starts at (an
+    index seek per customer), then a range scan per customer from there."""
+    inner = _MESSAGES.alias("latest")
+    start = (
+        select(inner.c.id)
+        .where(inner.c.customer_id == _CUSTOMERS.c.id, inner.c.note.is_(False))
+        .order_by(inner.c.id.desc())
+        .limit(1)
+        .offset(bindparam("skip", type_=Integer))
+        .scalar_subquery()
+    )
+    window = (
+        select(_CUSTOMERS.c.id.label("cid"), func.coalesce(start, 0).label("from_id"))
+        .where(_CUSTOMERS.c.id.in_(_IDS))
+        .subquery()
+    )
+    return (
+        select(_MESSAGES.c.customer_id, *_TRANSCRIPT.selected_columns)
+        .join(
+            window,
+            (_MESSAGES.c.customer_id == window.c.cid) & (_MESSAGES.c.id >= window.c.from_id),
+        )
+        .where(_MESSAGES.c.note.is_(False))
+        .order_by(_MESSAGES.c.customer_id, _MESSAGES.c.id)
+    )
+
+
+_TRANSCRIPTS = _transcripts_query()
+_FINISH_TURNS = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
+    .values(turn_status=bindparam("status"))
+    .returning(_MESSAGES.c.id)
+)
+_INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+
+
 @dataclass(slots=True)
 class TurnInput:
     """The next pending message of a conversation and everything its turn reads."""
@@ -120,23 +175,11 @@ async def insert_reply(
     message: dict[str, Any],
     outbox_address: dict[str, Any],
     outbox_body: dict[str, Any],
-    now: datetime,
 ) -> int:
     """Store an outbound message and its outbox row (the send to perform); returns its id."""
     message_id: int = (await session.execute(_INSERT_MESSAGE, message)).scalar_one()
     await session.execute(
-        _INSERT_OUTBOX,
-        {
-            "message_id": message_id,
-            "conversation_id": message["conversation_id"],
-            "address": outbox_address,
-            "body": outbox_body,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "created_at": now,
-        },
+        _INSERT_OUTBOX, _outbox_values(message_id, message, outbox_address, outbox_body)
     )
     return message_id
 
@@ -145,3 +188,110 @@ async def save_dialog(
     session: AsyncSession, conversation_id: int, dialog: dict[str, Any], now: datetime
 ) -> None:
     await session.execute(_SAVE_DIALOG, {"cid": conversation_id, "dialog": dialog, "now": now})
+
+
+async def next_turns(
+    session: AsyncSession, conversation_ids: list[int], transcript_size: int
+) -> dict[int, TurnInput]:
+    """`next_turn` for many conversations in five statements; those with nothing pending
+    are left out."""
+    heads = list(await session.execute(_HEADS, {"ids": conversation_ids}))
+    if not heads:
+        return {}
+    messages = list(await session.execute(_MESSAGES_BY_ID, {"ids": [h.id for h in heads]}))
+    customer_ids = sorted({m.customer_id for m in messages})
+    conversations = {
+        c.id: c
+        for c in await session.execute(
+            _CONVERSATIONS_BY_ID, {"ids": [m.conversation_id for m in messages]}
+        )
+    }
+    customers = {c.id: c for c in await session.execute(_CUSTOMERS_BY_ID, {"ids": customer_ids})}
+    identities: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
+    for identity in await session.execute(_IDENTITIES_BY_CUSTOMER, {"ids": customer_ids}):
+        identities[identity.customer_id].append(identity)
+    transcripts: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
+    rows = await session.execute(
+        _TRANSCRIPTS, {"ids": customer_ids, "skip": max(0, transcript_size - 1)}
+    )
+    for row in rows:
+        transcripts[row.customer_id].append(row)
+    return {
+        m.conversation_id: TurnInput(
+            m,
+            conversations[m.conversation_id],
+            customers[m.customer_id],
+            identities[m.customer_id],
+            transcripts[m.customer_id],
+        )
+        for m in messages
+    }
+
+
+@dataclass(slots=True)
+class TurnWrite:
+    """What a finished bot turn commits: its message's status, replies, dialog state."""
+
+    message_id: int
+    conversation_id: int
+    status: str
+    replies: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]  # row, address, body
+    dialog: dict[str, Any]
+    now: datetime
+
+
+async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[list[int] | None]:
+    """Commit many turns in a few statements. Per turn: its reply ids, or None when another
+    worker answered the message already (nothing is written for it)."""
+    finished: set[int] = set()
+    for status in sorted({t.status for t in turns}):
+        ids = [t.message_id for t in turns if t.status == status]
+        result = await session.execute(_FINISH_TURNS, {"ids": ids, "status": status})
+        finished.update(result.scalars())
+    done = [t for t in turns if t.message_id in finished]
+    rows = [reply for t in done for reply in t.replies]
+    reply_ids: list[int] = []
+    if rows:
+        result = await session.execute(_INSERT_MESSAGES, [row for row, _, _ in rows])
+        reply_ids = list(result.scalars())
+        await session.execute(
+            _INSERT_OUTBOX,
+            [
+                _outbox_values(message_id, row, address, body)
+                for message_id, (row, address, body) in zip(reply_ids, rows, strict=True)
+            ],
+        )
+    if done:
+        # In conversation order, so concurrent transactions lock rows in one order.
+        await session.execute(
+            _SAVE_DIALOG,
+            [
+                {"cid": t.conversation_id, "dialog": t.dialog, "now": t.now}
+                for t in sorted(done, key=lambda t: t.conversation_id)
+            ],
+        )
+    results: list[list[int] | None] = []
+    ids = iter(reply_ids)
+    for turn in turns:
+        if turn.message_id in finished:
+            results.append([next(ids) for _ in turn.replies])
+        else:
+            results.append(None)
+    return results
+
+
+def _outbox_values(
+    message_id: int, row: dict[str, Any], address: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
+    now = row["created_at"]
+    return {
+        "message_id": message_id,
+        "conversation_id": row["conversation_id"],
+        "address": address,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+    }

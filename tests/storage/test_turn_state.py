@@ -1,0 +1,113 @@
+"""Batched turn reads and writes (storage/turn_state.py) agree with one-at-a-time ones,
+on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.model import utcnow
+from storage import conversations, customers, messages, turn_state
+from storage.database import create_engine, session_factory
+from storage.migrate import migrate
+from storage.tables import ConversationRow, OutboxRow
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+def _message(conversation_id: int, customer_id: int, n: int, **extra: object) -> dict:
+    values = {
+        "conversation_id": conversation_id,
+        "customer_id": customer_id,
+        "direction": "in",
+        "channel": "sms",
+        "provider": "twilio",
+        "sender": "customer",
+        "kind": "text",
+        "text": f"m{n}",
+        "payload": {},
+        "media": [],
+        "address": {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"},
+        "provider_message_id": f"SM{conversation_id}-{n}",
+        "turn_status": "pending",
+        "note": False,
+        "created_at": utcnow(),
+    }
+    values.update(extra)
+    return values
+
+
+async def _customer(sessions: async_sessionmaker[AsyncSession], phone: str, count: int) -> int:
+    """A customer whose thread has `count` messages: the first three pending, a note at 4."""
+    async with sessions() as s, s.begin():
+        identity = await customers.resolve_identity(s, "sms", phone, now=utcnow())
+        thread = await conversations.open_conversation(s, identity.customer_id, utcnow())
+        for n in range(count):
+            extra: dict[str, object] = {} if n < 3 else {"turn_status": "done"}
+            if n == 4:
+                extra["note"] = True
+            await messages.insert_inbound(s, _message(thread.id, identity.customer_id, n, **extra))
+        return thread.id
+
+
+async def test_batched_reads_match_single_reads(sessions) -> None:
+    # 30 messages: longer than the transcript window; 2: shorter; 0: nothing pending.
+    busy = await _customer(sessions, "+905551110001", 30)
+    short = await _customer(sessions, "+905551110002", 2)
+    idle = await _customer(sessions, "+905551110003", 0)
+    async with sessions() as s:
+        batch = await turn_state.next_turns(s, [busy, short, idle], 20)
+        singles = {cid: await turn_state.next_turn(s, cid, 20) for cid in (busy, short, idle)}
+    assert set(batch) == {busy, short} and singles[idle] is None
+    for cid in (busy, short):
+        got, want = batch[cid], singles[cid]
+        assert want is not None
+        assert got.message.id == want.message.id and got.message.text == "m0"
+        assert tuple(got.conversation) == tuple(want.conversation)
+        assert tuple(got.customer) == tuple(want.customer)
+        assert [i.id for i in got.identities] == [i.id for i in want.identities]
+        assert [m.id for m in got.transcript] == [m.id for m in want.transcript]
+    assert len(batch[busy].transcript) == 20 and "m4" not in {
+        m.text for m in batch[busy].transcript
+    }
+    assert [m.text for m in batch[short].transcript] == ["m0", "m1"]
+
+
+async def test_batched_writes_finish_each_turn_once(sessions) -> None:
+    first = await _customer(sessions, "+905551110004", 1)
+    second = await _customer(sessions, "+905551110005", 1)
+    async with sessions() as s:
+        turns = await turn_state.next_turns(s, [first, second], 20)
+    now = utcnow()
+
+    def write(cid: int, replies: int) -> turn_state.TurnWrite:
+        row = turns[cid].message
+        reply = _message(cid, row.customer_id, 99, direction="out", sender="bot")
+        reply.update(turn_status=None, provider_message_id=None, delivery_status="pending")
+        address = {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"}
+        rows = [({**reply, "text": f"r{i}"}, address, {"text": f"r{i}"}) for i in range(replies)]
+        return turn_state.TurnWrite(row.id, cid, "done", rows, {"step": cid}, now)
+
+    async with sessions() as s, s.begin():
+        results = await turn_state.write_turns(s, [write(first, 2), write(second, 1)])
+    assert [len(r or []) for r in results] == [2, 1]
+    async with sessions() as s, s.begin():  # the same turns again: already answered
+        assert await turn_state.write_turns(s, [write(first, 2)]) == [None]
+    async with sessions() as s:
+        outbox = (await s.execute(select(OutboxRow.message_id, OutboxRow.body))).all()
+        dialogs = dict((await s.execute(select(ConversationRow.id, ConversationRow.dialog))).all())
+    reply_ids = [i for r in results for i in (r or [])]
+    assert sorted(m for m, _ in outbox) == sorted(reply_ids)
+    assert {b["text"] for _, b in outbox} == {"r0", "r1"}
+    assert dialogs[first] == {"step": first} and dialogs[second] == {"step": second}
+    async with sessions() as s:
+        assert await turn_state.next_turns(s, [first, second], 20) == {}
