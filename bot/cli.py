@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import subprocess
 import sys
 
 from bot import logs
@@ -29,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         from simulator.serve import run_simulation
 
         return run_simulation(settings, explicit_host=args.host, workers=args.workers)
+    _migrate_in_child(settings)
     if args.workers != 1:
         from bot.workers import serve_workers
 
@@ -44,6 +46,31 @@ def _serve(args: argparse.Namespace) -> int:
         shutdown_timeout=settings.shutdown_grace,
     )
     return 0
+
+
+def _migrate_in_child(settings: Settings) -> None:
+    """Bring the schema up to date in a child process, so that the server never imports
+    Alembic (see storage/migrate.py). If this fails, the gateway migrates on start itself and
+    reports the problem there."""
+    from storage.database import create_engine
+    from storage.migrate import current_revision, head_revision
+
+    async def current() -> bool:
+        engine = create_engine(settings.database_url)
+        try:
+            return await current_revision(engine) == head_revision()
+        finally:
+            await engine.dispose()
+
+    try:
+        if asyncio.run(current()):
+            return
+    except Exception as exc:  # the database is down: the gateway's start says so
+        log.warning("schema check failed: %s", exc)
+        return
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], check=False)
+    if result.returncode != 0:
+        log.warning("migration in a child process failed (exit %d)", result.returncode)
 
 
 def _migrate(_args: argparse.Namespace) -> int:
