@@ -7,10 +7,17 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.dialect import insert_ignoring_conflicts
 from storage.tables import CustomerRow, IdentityRow
 
+_IDENTITIES = IdentityRow.__table__
+_TOUCH_IDENTITY = (
+    update(_IDENTITIES)
+    .where(_IDENTITIES.c.id == bindparam("iid"))
+    .values(last_inbound_at=bindparam("now"))
+)
 _FIND_IDENTITY = select(IdentityRow).where(
     IdentityRow.channel == bindparam("channel"), IdentityRow.external_id == bindparam("external_id")
 )
@@ -64,16 +71,19 @@ async def resolve_identity(
         if identity.customer_id != customer.id:  # lost the race: drop our empty customer
             await session.delete(customer)
     changes: dict[str, Any] = {"last_inbound_at": now}
-    # One UPDATE with only what changed (the ORM row is kept in step by hand).
     if address and address != identity.address:
         changes["address"] = address
     if display_name and display_name != identity.display_name:
         changes["display_name"] = display_name
-    await session.execute(
-        update(IdentityRow).where(IdentityRow.id == identity.id).values(**changes)
-    )
-    for key, value in changes.items():
-        setattr(identity, key, value)
+    # One UPDATE with only what changed; the usual case (nothing but the time) is prebuilt.
+    if len(changes) == 1:
+        await session.execute(_TOUCH_IDENTITY, {"iid": identity.id, "now": now})
+    else:
+        await session.execute(
+            update(_IDENTITIES).where(_IDENTITIES.c.id == identity.id).values(**changes)
+        )
+    for key, value in changes.items():  # the loaded row in step, without a second UPDATE
+        set_committed_value(identity, key, value)
     return identity
 
 
