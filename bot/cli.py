@@ -30,11 +30,13 @@ def _serve(args: argparse.Namespace) -> int:
         from simulator.serve import run_simulation
 
         return run_simulation(settings, explicit_host=args.host, workers=args.workers)
-    _migrate_in_child(settings)
     if args.workers != 1:
-        from bot.workers import serve_workers
+        from bot.workers import refusal, serve_workers
 
+        if refusal(settings, args.workers) is None:  # a refused start touches nothing
+            _migrate_in_child(settings)
         return serve_workers(settings, args.workers)
+    _migrate_in_child(settings)
     app = create_app(settings)
     print(f"Omnigate on http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
     # run_app turns SIGTERM/SIGINT into a graceful shutdown (our on_shutdown drains work).
