@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.base import Capabilities
 from bot.model import Address, Outbound, Template
 from bot.optout import CONFIRMATION_INTENTS, OPT_CHANNELS
 from bot.settings import Settings
-from storage import customers
+from storage import messages
 from storage.tables import IdentityRow, MessageRow
 
 # Providers' codes for "free text outside the customer-service window".
@@ -56,9 +56,86 @@ def reengagement_template(settings: Settings, address: Address, language: str) -
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What the rules read before a send: the message's customer and, of the identity it goes
+    to, two columns (not the row with its JSON). No such identity reads as None, None."""
+
+    customer_id: int
+    opted_out_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+
+
+_IDENTITIES = IdentityRow.__table__
+_REACH = select(
+    _IDENTITIES.c.channel,
+    _IDENTITIES.c.external_id,
+    _IDENTITIES.c.opted_out_at,
+    _IDENTITIES.c.last_inbound_at,
+).where(
+    _IDENTITIES.c.channel.in_(bindparam("channels", expanding=True)),
+    _IDENTITIES.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+
+
+async def recipients(session: AsyncSession, sends: dict[int, Address]) -> dict[int, Recipient]:
+    """message id -> its Recipient, for many sends in two statements; a message that is gone
+    (erased) is left out."""
+    if not sends:
+        return {}
+    owners = await messages.customers_of(session, list(sends))
+    pairs = {(address.channel, address.chat_id) for address in sends.values()}
+    rows = await session.execute(
+        _REACH,
+        {
+            "channels": sorted({channel for channel, _ in pairs}),
+            "external_ids": sorted({external_id for _, external_id in pairs}),
+        },
+    )
+    reach = {(row.channel, row.external_id): row for row in rows}
+    found: dict[int, Recipient] = {}
+    for message_id, address in sends.items():
+        customer_id = owners.get(message_id)
+        if customer_id is None:
+            continue
+        identity = reach.get((address.channel, address.chat_id))
+        found[message_id] = (
+            Recipient(customer_id, identity.opted_out_at, identity.last_inbound_at)
+            if identity is not None
+            else Recipient(customer_id)
+        )
+    return found
+
+
+def quick_plan(
+    recipient: Recipient,
+    address: Address,
+    outbound: Outbound,
+    capabilities: Capabilities,
+    now: datetime,
+    *,
+    provider_said_closed: bool = False,
+) -> Plan | None:
+    """Send, or fail for an opt-out: decided from the recipient alone. None when the reply
+    window is closed: what happens then is plan_delivery's (it reads and writes more)."""
+    if (
+        address.channel in OPT_CHANNELS
+        and outbound.intent not in CONFIRMATION_INTENTS
+        and recipient.opted_out_at is not None
+    ):
+        return Plan("fail", address, "opted_out", f"the customer opted out of {address.channel}")
+    window = capabilities.session_window
+    if window is None or outbound.template is not None:
+        return Plan("send", address)
+    last = recipient.last_inbound_at
+    if not provider_said_closed and last is not None and now - last <= window:
+        return Plan("send", address)
+    return None
+
+
 async def plan_delivery(
     session: AsyncSession,
-    message: MessageRow,
+    recipient: Recipient,
     address: Address,
     outbound: Outbound,
     capabilities: Capabilities,
@@ -67,19 +144,11 @@ async def plan_delivery(
     *,
     provider_said_closed: bool = False,
 ) -> Plan:
-    if address.channel in OPT_CHANNELS and outbound.intent not in CONFIRMATION_INTENTS:
-        identity = await customers.find_identity(session, address.channel, address.chat_id)
-        if identity is not None and identity.opted_out_at is not None:
-            return Plan(
-                "fail", address, "opted_out", f"the customer opted out of {address.channel}"
-            )
-    window = capabilities.session_window
-    if window is None or outbound.template is not None:
-        return Plan("send", address)
-    identity = await customers.find_identity(session, address.channel, address.chat_id)
-    last = identity.last_inbound_at if identity else None
-    if not provider_said_closed and last is not None and now - last <= window:
-        return Plan("send", address)
+    plan = quick_plan(
+        recipient, address, outbound, capabilities, now, provider_said_closed=provider_said_closed
+    )
+    if plan is not None:
+        return plan
     template = reengagement_template(settings, address, _language(outbound))
     reason = f"{address.channel} 24-hour window closed"
     if template is not None:
@@ -90,7 +159,7 @@ async def plan_delivery(
             reason + "; re-engagement template sent, message waits for the customer's reply",
             template,
         )
-    other = await _other_reachable(session, message.customer_id, address.channel)
+    other = await _other_reachable(session, recipient.customer_id, address.channel)
     if other is not None:
         return Plan("reroute", other, "window_closed", reason + f"; moved to {other.channel}")
     return Plan("hold", address, "window_closed", reason + "; held until the customer writes again")

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
@@ -76,21 +76,44 @@ async def apply_parked(
     session: AsyncSession, channel: str, provider_message_id: str, now: datetime
 ) -> StatusResult | None:
     """Apply a status that arrived before the send's answer (called once the id is stored)."""
-    key = f"{_EARLY}{channel}:{provider_message_id}"
-    row = await session.get(KeyValue, key)
-    if row is None:
-        return None
-    parked = json.loads(row.value)
-    await session.delete(row)
-    return await record_status(
-        session,
-        channel,
-        provider_message_id,
-        parked["status"],
-        error_code=parked["error_code"],
-        error_message=parked["error_message"],
-        now=now,
-    )
+    applied = await apply_parked_many(session, [(channel, provider_message_id)], now)
+    return applied.get((channel, provider_message_id))
+
+
+_KV = KeyValue.__table__
+# Takes the parked statuses of many sends at once; usually there are none (one statement).
+_TAKE_PARKED = (
+    delete(_KV)
+    .where(_KV.c.key.in_(bindparam("keys", expanding=True)))
+    .returning(_KV.c.key, _KV.c.value)
+)
+
+
+async def apply_parked_many(
+    session: AsyncSession, sends: list[tuple[str, str]], now: datetime
+) -> dict[tuple[str, str], StatusResult]:
+    """`apply_parked` for many (channel, provider message id): the results of those that had
+    a parked status."""
+    keys = {
+        f"{_EARLY}{channel}:{provider_id}": (channel, provider_id) for channel, provider_id in sends
+    }
+    if not keys:
+        return {}
+    taken = (await session.execute(_TAKE_PARKED, {"keys": list(keys)})).all()
+    results: dict[tuple[str, str], StatusResult] = {}
+    for key, value in sorted(taken):
+        channel, provider_id = keys[key]
+        parked = json.loads(value)
+        results[(channel, provider_id)] = await record_status(
+            session,
+            channel,
+            provider_id,
+            parked["status"],
+            error_code=parked["error_code"],
+            error_message=parked["error_message"],
+            now=now,
+        )
+    return results
 
 
 async def prune_parked(session: AsyncSession, now: datetime) -> int:

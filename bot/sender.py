@@ -13,8 +13,8 @@ import os
 import random
 import socket
 import uuid
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,11 +23,14 @@ from adapters.base import ChannelAdapter, SendError, SendResult
 from bot.delivery_rules import (
     PROVIDER_SAID_CLOSED,
     Plan,
+    Recipient,
     needs_planning,
     plan_delivery,
+    quick_plan,
+    recipients,
     template_sent_since,
 )
-from bot.delivery_status import apply_parked, prune_parked
+from bot.delivery_status import apply_parked_many, prune_parked
 from bot.events import EventBus
 from bot.metrics import Metrics
 from bot.model import DELIVERY_RANK, Address, Delivery, Outbound, Sender, utcnow
@@ -79,6 +82,7 @@ class OutboxSender:
         self._lease = lease
         self._capacity = concurrency
         self._inflight: set[asyncio.Task[None]] = set()
+        self._recorder = _SentRecorder(sessions)
         # Names the process holding a lease (outbox.lease_owner): host, pid, then a nonce.
         self._owner = f"sender-{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
@@ -133,11 +137,25 @@ class OutboxSender:
         now = utcnow()
         async with self._sessions() as session, session.begin():
             rows = await outbox.lease_due(session, self._owner, now, self._lease, limit)
+            # What the channel rules read, for all these rows at once (not a transaction each).
+            found = await recipients(session, {r.message_id: a for r, a in self._to_plan(rows)})
         for row in rows:
-            task = asyncio.create_task(self._send_row(row))
+            task = asyncio.create_task(self._send_row(row, found.get(row.message_id)))
             self._inflight.add(task)
             task.add_done_callback(self._sent)
         return len(rows)
+
+    def _to_plan(self, rows: list[OutboxRow]) -> list[tuple[OutboxRow, Address]]:
+        """The rows that have channel rules to apply before their send (see `_plan`)."""
+        planned: list[tuple[OutboxRow, Address]] = []
+        for row in rows:
+            address = Address.from_dict(row.address)
+            adapter = self._adapters.get(address.provider)
+            if adapter is not None and adapter.configured:
+                capabilities = adapter.capabilities(address.channel)
+                if needs_planning(address, capabilities) or row.last_error:
+                    planned.append((row, address))
+        return planned
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
@@ -152,7 +170,7 @@ class OutboxSender:
         except Exception:
             log.exception("pruning parked statuses failed")
 
-    async def _send_row(self, row: OutboxRow) -> None:
+    async def _send_row(self, row: OutboxRow, recipient: Recipient | None = None) -> None:
         address = Address.from_dict(row.address)
         outbound = Outbound.from_dict(row.body)
         outbound.meta = {
@@ -161,7 +179,7 @@ class OutboxSender:
             "created_at": row.created_at.isoformat(),
             "language": row.body.get("language", "tr"),
         }
-        plan = await self._plan(row, address, outbound)
+        plan = await self._plan(row, address, outbound, recipient)
         if plan is None:
             return
         address = plan.address
@@ -198,8 +216,14 @@ class OutboxSender:
             result = SendResult(str(row.body["_first_id"]))
         await self._succeed(row, address, result, extra_ids)
 
-    async def _plan(self, row: OutboxRow, address: Address, outbound: Outbound) -> Plan | None:
-        """Apply the channel rules; None when the row was settled (held, failed) instead."""
+    async def _plan(
+        self, row: OutboxRow, address: Address, outbound: Outbound, recipient: Recipient | None
+    ) -> Plan | None:
+        """Apply the channel rules; None when the row was settled (held, failed) instead.
+
+        `recipient` was read with the lease: usually it decides (send, or fail for an opt-out)
+        without another transaction; a closed window is planned here, reading afresh.
+        """
         adapter = self._adapters.get(address.provider)
         if adapter is None or not adapter.configured:
             await self._fail(
@@ -209,30 +233,34 @@ class OutboxSender:
         capabilities = adapter.capabilities(address.channel)
         if not needs_planning(address, capabilities) and not row.last_error:
             return Plan("send", address)  # web chat, Telegram: nothing to decide, no query
-        async with self._sessions() as session, session.begin():
-            message = await session.get(MessageRow, row.message_id)
-            if message is None:
-                await outbox.finish(session, row.id, "failed", "message gone (erased)")
-                return None
-            plan = await plan_delivery(
-                session,
-                message,
-                address,
-                outbound,
-                capabilities,
-                self._settings,
-                utcnow(),
-                provider_said_closed=row.last_error == PROVIDER_SAID_CLOSED,
+        now = utcnow()
+        said_closed = row.last_error == PROVIDER_SAID_CLOSED
+        plan = None
+        if recipient is not None:
+            plan = quick_plan(
+                recipient, address, outbound, capabilities, now, provider_said_closed=said_closed
             )
-            if plan.action == "hold":
-                await self._hold(session, row, message, plan)
-            elif plan.action == "reroute":
-                new_adapter = self._adapters.get(plan.address.provider)
-                if new_adapter is None or not new_adapter.configured:
-                    plan = Plan("hold", address, plan.code, plan.reason)
-                    await self._hold(session, row, message, plan)
-                else:
-                    await self._reroute(session, row, message, plan)
+        if plan is None:
+            async with self._sessions() as session, session.begin():
+                found = await recipients(session, {row.message_id: address})
+                if row.message_id not in found:
+                    await outbox.finish(session, row.id, "failed", "message gone (erased)")
+                    return None
+                plan = await plan_delivery(
+                    session,
+                    found[row.message_id],
+                    address,
+                    outbound,
+                    capabilities,
+                    self._settings,
+                    now,
+                    provider_said_closed=said_closed,
+                )
+                if plan.action in ("hold", "reroute"):
+                    settled = await self._settle(session, row, address, plan)
+                    if settled is None:
+                        return None
+                    plan = settled
         if plan.action == "fail":
             await self._fail(row, address, plan.code, plan.reason)
             return None
@@ -240,6 +268,24 @@ class OutboxSender:
             await self._events.message_changed(row.message_id, row.conversation_id)
             self.wake()  # a re-engagement template may be waiting
             return None
+        return plan
+
+    async def _settle(
+        self, session: AsyncSession, row: OutboxRow, address: Address, plan: Plan
+    ) -> Plan | None:
+        """Hold or reroute the row's message as planned (a reroute to a provider that is not
+        configured holds instead): the plan carried out, None when the message is gone."""
+        message = await session.get(MessageRow, row.message_id)
+        if message is None:
+            await outbox.finish(session, row.id, "failed", "message gone (erased)")
+            return None
+        if plan.action == "reroute":
+            new_adapter = self._adapters.get(plan.address.provider)
+            if new_adapter is not None and new_adapter.configured:
+                await self._reroute(session, row, message, plan)
+                return plan
+            plan = Plan("hold", address, plan.code, plan.reason)
+        await self._hold(session, row, message, plan)
         return plan
 
     async def _hold(
@@ -344,34 +390,30 @@ class OutboxSender:
     async def _succeed(
         self, row: OutboxRow, address: Address, result: SendResult | None, extra: list[str]
     ) -> None:
-        now = utcnow()
         status = result.status if result else Delivery.SENT
         provider_id = result.provider_message_id if result else None
-        values: dict[str, Any] = {"provider_message_id": provider_id, "updated_at": now}
-        if result and "segments" in result.meta:
-            values["segments"] = int(result.meta["segments"])
-        reopened = False
+        sent = _Sent(
+            row_id=row.id,
+            message_id=row.message_id,
+            channel=address.channel,
+            provider_id=provider_id,
+            status=status,
+            segments=int(result.meta["segments"]) if result and "segments" in result.meta else None,
+            extra=extra,
+            # Providers call back with statuses, possibly before this answer: apply parked ones.
+            callbacks=bool(provider_id) and address.provider != "webchat",
+            now=utcnow(),
+        )
         # The provider has the message now: if this record is lost, the row is sent again once
         # its lease runs out. So a database blip is waited out (within the lease) rather than
-        # turned into a duplicate for the customer.
+        # turned into a duplicate for the customer. The first attempt shares a commit with the
+        # other sends finishing now; retries go alone (they neither wait nor fail for others).
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self._lease
+        record = self._recorder.record
         while True:
             try:
-                async with self._sessions() as session, session.begin():
-                    message = await session.get(MessageRow, row.message_id)
-                    if message is not None and extra:
-                        values["payload"] = {**(message.payload or {}), "provider_ids": extra}
-                    current = DELIVERY_RANK.get(message.delivery_status, -1) if message else -1
-                    if DELIVERY_RANK.get(status, 0) > current:
-                        values["delivery_status"] = status
-                    await session.execute(
-                        update(MessageRow).where(MessageRow.id == row.message_id).values(**values)
-                    )
-                    await outbox.finish(session, row.id, "sent")
-                    if provider_id and address.provider != "webchat":  # providers call back
-                        parked = await apply_parked(session, address.channel, provider_id, now)
-                        reopened = bool(parked and parked.reopened)
+                reopened = await record(sent)
                 break
             except Exception as exc:
                 if loop.time() + RECORD_RETRY > give_up:
@@ -382,6 +424,7 @@ class OutboxSender:
                     extra={"conversation_id": row.conversation_id},
                 )
                 await asyncio.sleep(RECORD_RETRY)
+                record = self._recorder.record_alone
         if reopened:
             self.wake()
         self._metrics.messages_out.labels(address.channel).inc()
@@ -438,3 +481,107 @@ class OutboxSender:
             await outbox.finish(session, row.id, "failed", f"{code}: {reason}")
         self._metrics.delivery_failures.labels(address.channel, code).inc()
         await self._events.message_changed(row.message_id, row.conversation_id)
+
+
+# --- Recording sends: many concurrent sends share one transaction ---------------------------
+
+_RECORD_SENT = messages.sent_statement(DELIVERY_RANK)
+
+
+@dataclass(slots=True)
+class _Sent:
+    """A send the provider took, to record."""
+
+    row_id: int
+    message_id: int
+    channel: str
+    provider_id: str | None
+    status: str
+    segments: int | None
+    extra: list[str]  # provider ids of the further parts
+    callbacks: bool  # the provider posts status callbacks for it
+    now: datetime
+
+
+async def _record_sends(session: AsyncSession, sends: list[_Sent]) -> set[int]:
+    """Record sends: the message's provider id, segments and status (never backwards), the
+    outbox row done, then statuses parked for those ids. Returns the outbox rows reopened."""
+    await session.execute(
+        _RECORD_SENT,
+        [
+            {
+                "mid": s.message_id,
+                "provider_id": s.provider_id,
+                "now": s.now,
+                "segments": s.segments,
+                "new_status": s.status,
+                "new_rank": DELIVERY_RANK.get(s.status, 0),
+            }
+            for s in sends
+        ],
+    )
+    split = [s for s in sends if s.extra]
+    if split:
+        stored = await messages.payloads(session, [s.message_id for s in split])
+        await messages.set_payloads(
+            session,
+            {
+                s.message_id: {**stored[s.message_id], "provider_ids": s.extra}
+                for s in split
+                if s.message_id in stored
+            },
+        )
+    await outbox.finish_many(session, [s.row_id for s in sends], "sent")
+    called_back = {
+        s.row_id: (s.channel, s.provider_id) for s in sends if s.callbacks and s.provider_id
+    }
+    if not called_back:
+        return set()
+    applied = await apply_parked_many(session, list(called_back.values()), utcnow())
+    return {
+        row_id
+        for row_id, key in called_back.items()
+        if (result := applied.get(key)) is not None and result.reopened
+    }
+
+
+class _SentRecorder:
+    """Group commit of the sends' records: the sends that finish while a batch is written go in
+    the next one, so a hundred sends share one transaction instead of paying for a hundred.
+    Each caller returns only once its own record is committed. When a batch fails, each of its
+    callers gets the error and retries with `record_alone`."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 256) -> None:
+        self._sessions = sessions
+        self._max_batch = max_batch
+        self._waiting: list[tuple[_Sent, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, sent: _Sent) -> bool:
+        """Record one send; True when a parked status reopened its row (plan it again)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((sent, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await future
+
+    async def record_alone(self, sent: _Sent) -> bool:
+        """`record` in a transaction of its own."""
+        async with self._sessions() as session, session.begin():
+            return sent.row_id in await _record_sends(session, [sent])
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            try:
+                async with self._sessions() as session, session.begin():
+                    reopened = await _record_sends(session, [sent for sent, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for sent, future in batch:
+                if not future.done():  # a cancelled send task: its record stands all the same
+                    future.set_result(sent.row_id in reopened)

@@ -146,3 +146,73 @@ async def apply_status(
         .returning(MessageRow.id)
     )
     return result.scalar()
+
+
+# --- The outbox sender's statements (bot/sender.py) --------------------------------------
+# Core statements against the table, built once; the sender runs them for every message sent.
+
+_OWNERS = select(_MESSAGES.c.id, _MESSAGES.c.customer_id).where(
+    _MESSAGES.c.id.in_(bindparam("ids", expanding=True))
+)
+_PAYLOADS = select(_MESSAGES.c.id, _MESSAGES.c.payload).where(
+    _MESSAGES.c.id.in_(bindparam("ids", expanding=True))
+)
+_SET_PAYLOAD = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("mid"))
+    .values(payload=bindparam("new_payload"))
+)
+
+
+async def customers_of(session: AsyncSession, message_ids: list[int]) -> dict[int, int]:
+    """message id -> its customer, for the messages that exist."""
+    rows = await session.execute(_OWNERS, {"ids": message_ids})
+    return {row.id: row.customer_id for row in rows}
+
+
+async def payloads(session: AsyncSession, message_ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = await session.execute(_PAYLOADS, {"ids": message_ids})
+    return {row.id: row.payload or {} for row in rows}
+
+
+async def set_payloads(session: AsyncSession, values: dict[int, dict[str, Any]]) -> None:
+    if values:
+        await session.execute(
+            _SET_PAYLOAD, [{"mid": mid, "new_payload": payload} for mid, payload in values.items()]
+        )
+
+
+def sent_statement(rank: dict[str, int]) -> Any:
+    """The UPDATE recording that a provider took an outbound message (build it once).
+
+    Parameters: `mid`, `provider_id`, `now`, `segments` (None keeps the stored value),
+    `new_status` and `new_rank`. The status only moves forward: a status callback may already
+    have taken the message further than the send's answer.
+    """
+    from sqlalchemy import func, literal_column
+
+    # Constants inlined in the SQL: fewer parameters to bind on every execution.
+    assert all(name.isidentifier() for name in rank)
+    current_rank = case(
+        *(
+            (_MESSAGES.c.delivery_status == literal_column(f"'{name}'"), literal_column(str(value)))
+            for name, value in rank.items()
+        ),
+        else_=literal_column("-1"),
+    )
+    return (
+        update(_MESSAGES)
+        .where(_MESSAGES.c.id == bindparam("mid"))
+        .values(
+            provider_message_id=bindparam("provider_id"),
+            updated_at=bindparam("now"),
+            segments=func.coalesce(bindparam("segments", type_=Integer), _MESSAGES.c.segments),
+            delivery_status=case(
+                (
+                    current_rank < bindparam("new_rank", type_=Integer),
+                    bindparam("new_status", type_=_MESSAGES.c.delivery_status.type),
+                ),
+                else_=_MESSAGES.c.delivery_status,
+            ),
+        )
+    )

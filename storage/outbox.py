@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, exists, func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from storage.dialect import is_postgres
 from storage.tables import OutboxRow
@@ -35,20 +34,24 @@ def new_row(
 
 
 def _due_query() -> Select[tuple[int]]:
-    earlier = aliased(OutboxRow)
-    blocked = exists().where(
-        earlier.conversation_id == OutboxRow.conversation_id,
-        earlier.status == "pending",
-        earlier.id < OutboxRow.id,
+    """The heads of the conversations' queues (each one's first pending row), if due.
+
+    The heads come from the pending rows alone (index `ix_outbox_due`): a conversation's sent
+    history is never read, so a round costs the same on a year-old database as on a new one.
+    """
+    heads = (
+        select(func.min(OutboxRow.id).label("id"))
+        .where(OutboxRow.status == "pending")
+        .group_by(OutboxRow.conversation_id)
+        .subquery("heads")
     )
     now = bindparam("now")
     return (
         select(OutboxRow.id)
+        .join(heads, OutboxRow.id == heads.c.id)
         .where(
-            OutboxRow.status == "pending",
             OutboxRow.next_attempt_at <= now,
             (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now),
-            ~blocked,
         )
         .order_by(OutboxRow.id)
         .limit(bindparam("limit", type_=Integer))
@@ -57,7 +60,17 @@ def _due_query() -> Select[tuple[int]]:
 
 # Built once: constructing the statement costs more than running it on every sender round.
 _DUE = _due_query()
-_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
+# Locks the rows taken, not the pending rows the heads were computed from.
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=OutboxRow)
+_OUTBOX = OutboxRow.__table__
+# Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
+_LEASE = (
+    update(OutboxRow)
+    .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
+    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+    .returning(OutboxRow)
+    .execution_options(synchronize_session=False)
+)
 
 
 async def lease_due(
@@ -72,35 +85,48 @@ async def lease_due(
     if not ids:
         return []
     rows = await session.scalars(
-        update(OutboxRow)
-        .where(OutboxRow.id.in_(ids))
-        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease))
-        .returning(OutboxRow)
-        .execution_options(synchronize_session=False)
+        _LEASE, {"ids": ids, "owner": owner, "until": now + timedelta(seconds=lease)}
     )
     return sorted(rows, key=lambda r: r.id)
 
 
-async def finish(session: AsyncSession, row_id: int, status: str, error: str = "") -> None:
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row_id)
-        .values(status=status, lease_owner=None, lease_until=None, last_error=error)
+_FINISH = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("new_status"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=bindparam("error"),
     )
+)
+_RETRY_LATER = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        attempts=_OUTBOX.c.attempts + 1,
+        next_attempt_at=bindparam("at"),
+        lease_owner=None,
+        lease_until=None,
+        last_error=bindparam("error"),
+    )
+)
+
+
+async def finish(session: AsyncSession, row_id: int, status: str, error: str = "") -> None:
+    await session.execute(_FINISH, {"row_id": row_id, "new_status": status, "error": error})
+
+
+async def finish_many(session: AsyncSession, row_ids: list[int], status: str) -> None:
+    """`finish` for many rows in one statement (executemany)."""
+    if row_ids:
+        await session.execute(
+            _FINISH, [{"row_id": i, "new_status": status, "error": ""} for i in row_ids]
+        )
 
 
 async def retry_later(session: AsyncSession, row_id: int, at: datetime, error: str) -> None:
-    await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == row_id)
-        .values(
-            attempts=OutboxRow.attempts + 1,
-            next_attempt_at=at,
-            lease_owner=None,
-            lease_until=None,
-            last_error=error,
-        )
-    )
+    await session.execute(_RETRY_LATER, {"row_id": row_id, "at": at, "error": error})
 
 
 async def depth(session: AsyncSession, now: datetime) -> tuple[int, float]:
