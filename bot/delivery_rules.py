@@ -20,6 +20,7 @@ from bot.model import Address, Outbound, Template
 from bot.optout import CONFIRMATION_INTENTS, OPT_CHANNELS
 from bot.settings import Settings
 from storage import messages
+from storage.dialect import padded
 from storage.tables import IdentityRow, MessageRow
 
 # Providers' codes for "free text outside the customer-service window".
@@ -88,8 +89,8 @@ async def recipients(session: AsyncSession, sends: dict[int, Address]) -> dict[i
     rows = await session.execute(
         _REACH,
         {
-            "channels": sorted({channel for channel, _ in pairs}),
-            "external_ids": sorted({external_id for _, external_id in pairs}),
+            "channels": padded(sorted({channel for channel, _ in pairs})),
+            "external_ids": padded(sorted({external_id for _, external_id in pairs})),
         },
     )
     reach = {(row.channel, row.external_id): row for row in rows}

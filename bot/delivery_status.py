@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery_rules import PROVIDER_SAID_CLOSED, WINDOW_CLOSED_CODES
 from bot.model import DELIVERY_RANK, Delivery
 from storage import messages, outbox
-from storage.dialect import insert_ignoring_conflicts
+from storage.dialect import insert_ignoring_conflicts, padded
 from storage.tables import KeyValue, MessageRow
 
 _EARLY = "early-status:"
@@ -99,7 +99,7 @@ async def apply_parked_many(
     }
     if not keys:
         return {}
-    taken = (await session.execute(_TAKE_PARKED, {"keys": list(keys)})).all()
+    taken = (await session.execute(_TAKE_PARKED, {"keys": padded(keys)})).all()
     results: dict[tuple[str, str], StatusResult] = {}
     for key, value in sorted(taken):
         channel, provider_id = keys[key]

@@ -46,6 +46,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # No pre-ping (a round trip per checkout); dead connections are replaced on error and
     # recycled before server-side idle timeouts.
     kwargs.setdefault("pool_recycle", 1800)
+    # asyncpg prepares each SQL text once per connection; keep all of ours (see padded()).
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("prepared_statement_cache_size", 1000)
     return create_async_engine(url, **kwargs)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Integer, and_, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import is_postgres
+from storage.dialect import is_postgres, padded
 from storage.tables import MessageRow
 
 _MESSAGES = MessageRow.__table__
@@ -166,12 +166,12 @@ _SET_PAYLOAD = (
 
 async def customers_of(session: AsyncSession, message_ids: list[int]) -> dict[int, int]:
     """message id -> its customer, for the messages that exist."""
-    rows = await session.execute(_OWNERS, {"ids": message_ids})
+    rows = await session.execute(_OWNERS, {"ids": padded(message_ids)})
     return {row.id: row.customer_id for row in rows}
 
 
 async def payloads(session: AsyncSession, message_ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await session.execute(_PAYLOADS, {"ids": message_ids})
+    rows = await session.execute(_PAYLOADS, {"ids": padded(message_ids)})
     return {row.id: row.payload or {} for row in rows}
 
 

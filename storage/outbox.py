@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import is_postgres
+from storage.dialect import is_postgres, padded
 from storage.tables import OutboxRow
 
 
@@ -85,7 +85,7 @@ async def lease_due(
     if not ids:
         return []
     rows = await session.scalars(
-        _LEASE, {"ids": ids, "owner": owner, "until": now + timedelta(seconds=lease)}
+        _LEASE, {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease)}
     )
     return sorted(rows, key=lambda r: r.id)
 

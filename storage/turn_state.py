@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialect import padded
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow, OutboxRow
 
 _MESSAGES = MessageRow.__table__
@@ -195,24 +196,26 @@ async def next_turns(
 ) -> dict[int, TurnInput]:
     """`next_turn` for many conversations in five statements; those with nothing pending
     are left out."""
-    heads = list(await session.execute(_HEADS, {"ids": conversation_ids}))
+    heads = list(await session.execute(_HEADS, {"ids": padded(conversation_ids)}))
     if not heads:
         return {}
-    messages = list(await session.execute(_MESSAGES_BY_ID, {"ids": [h.id for h in heads]}))
+    messages = list(await session.execute(_MESSAGES_BY_ID, {"ids": padded(h.id for h in heads)}))
     customer_ids = sorted({m.customer_id for m in messages})
     conversations = {
         c.id: c
         for c in await session.execute(
-            _CONVERSATIONS_BY_ID, {"ids": [m.conversation_id for m in messages]}
+            _CONVERSATIONS_BY_ID, {"ids": padded(m.conversation_id for m in messages)}
         )
     }
-    customers = {c.id: c for c in await session.execute(_CUSTOMERS_BY_ID, {"ids": customer_ids})}
+    customers = {
+        c.id: c for c in await session.execute(_CUSTOMERS_BY_ID, {"ids": padded(customer_ids)})
+    }
     identities: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
-    for identity in await session.execute(_IDENTITIES_BY_CUSTOMER, {"ids": customer_ids}):
+    for identity in await session.execute(_IDENTITIES_BY_CUSTOMER, {"ids": padded(customer_ids)}):
         identities[identity.customer_id].append(identity)
     transcripts: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
     rows = await session.execute(
-        _TRANSCRIPTS, {"ids": customer_ids, "skip": max(0, transcript_size - 1)}
+        _TRANSCRIPTS, {"ids": padded(customer_ids), "skip": max(0, transcript_size - 1)}
     )
     for row in rows:
         transcripts[row.customer_id].append(row)
@@ -246,7 +249,7 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
     finished: set[int] = set()
     for status in sorted({t.status for t in turns}):
         ids = [t.message_id for t in turns if t.status == status]
-        result = await session.execute(_FINISH_TURNS, {"ids": ids, "status": status})
+        result = await session.execute(_FINISH_TURNS, {"ids": padded(ids), "status": status})
         finished.update(result.scalars())
     done = [t for t in turns if t.message_id in finished]
     rows = [reply for t in done for reply in t.replies]
