@@ -11,6 +11,7 @@ was stored into an error for the provider (which would retry it) or fail the tur
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -31,9 +32,13 @@ class EventBus:
 
     async def publish(self, conversation_id: int | None, event: dict[str, Any]) -> None:
         try:
-            if conversation_id is not None:
-                await self._coordination.publish(conversation_topic(conversation_id), event)
-            await self._coordination.publish(CONSOLE_TOPIC, event)
+            if conversation_id is None:
+                await self._coordination.publish(CONSOLE_TOPIC, event)
+            else:  # together: one round trip to Redis for both
+                await asyncio.gather(
+                    self._coordination.publish(conversation_topic(conversation_id), event),
+                    self._coordination.publish(CONSOLE_TOPIC, event),
+                )
         except Exception as exc:
             log.warning("live event not published (%s): %s", event.get("type"), exc)
 

@@ -173,6 +173,8 @@ class TurnRunner:
             return
         if not locked:
             return  # another worker runs this conversation; the sweeper retries later
+        loop = asyncio.get_running_loop()
+        extend_at = loop.time() + self._lock_ttl / 3
         try:
             while not self._stopping:
                 self._again.discard(conversation_id)
@@ -187,7 +189,9 @@ class TurnRunner:
                 except Exception:
                     await self._turn_crashed(turn.message)
                     return  # the sweeper comes back; the failure count stops a loop
-                await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
+                if loop.time() >= extend_at:  # a round trip only when the lock ages
+                    await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
+                    extend_at = loop.time() + self._lock_ttl / 3
         except Exception:
             log.exception("turns failed", extra={"conversation_id": conversation_id})
         finally:

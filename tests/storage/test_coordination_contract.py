@@ -188,6 +188,18 @@ async def test_messages_arrive_in_order_across_workers(pair: Pair) -> None:
     assert received == [{"n": n} for n in range(50)]
 
 
+async def test_concurrent_publishes_all_arrive_in_call_order(pair: Pair) -> None:
+    # Redis sends concurrent publishes in one pipeline: none may be lost or reordered.
+    a, b = pair
+    async with await a.subscribe("session:1", "session:2") as sub:
+        counts = await asyncio.gather(
+            *(b.publish(f"session:{1 + n % 3}", {"n": n}) for n in range(90))
+        )
+        received = [await sub.get(timeout=2) for _ in range(60)]
+    assert counts == [0 if n % 3 == 2 else 1 for n in range(90)]
+    assert received == [{"n": n} for n in range(90) if n % 3 != 2]
+
+
 async def test_messages_round_trip_as_json(pair: Pair) -> None:
     a, b = pair
     message = {"text": "¡Hola, 世界! 👋", "buttons": [{"id": "yes"}], "n": 1.5, "x": None}
