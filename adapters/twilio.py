@@ -48,6 +48,9 @@ OPTED_OUT = "21610"  # "Attempt to send to unsubscribed recipient"
 WINDOW_CLOSED = "63016"  # WhatsApp free-form message outside the 24 h window
 
 
+_RENDERED = "twilio_rendered_for"
+
+
 class TwilioAdapter(ChannelAdapter):
     name = "twilio"
     channels = ("sms", "whatsapp")
@@ -126,9 +129,15 @@ class TwilioAdapter(ChannelAdapter):
     # -- sending -------------------------------------------------------------------------
 
     def render(self, outbound: Outbound, channel: str) -> list[Outbound]:
+        if outbound.meta.get(_RENDERED) == channel:
+            return [outbound]
         if channel == "whatsapp":
-            return render_whatsapp(outbound)
-        return render_sms(outbound, self.settings.sms_max_segments)
+            parts = render_whatsapp(outbound)
+        else:
+            parts = render_sms(outbound, self.settings.sms_max_segments)
+        for part in parts:  # so that send() does not render (and count segments) again
+            part.meta = {**part.meta, _RENDERED: channel}
+        return parts
 
     async def send(self, address: Address, outbound: Outbound) -> SendResult:
         """Send `outbound`, rendering it first (a rendered message renders to itself).

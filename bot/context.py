@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bot.model import Address, Button, Inbound, Outbound
 
@@ -31,8 +31,7 @@ class DialogState:
         return cls(step=raw.get("step"), data=dict(raw.get("data") or {}))
 
 
-@dataclass(frozen=True, slots=True)
-class TranscriptEntry:
+class TranscriptEntry(NamedTuple):  # a tuple: twenty of them are built for every turn
     id: int
     channel: str
     direction: str

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
 _DIGITS_ONLY = re.compile(r"^\d{11,15}$")
 
 
+@lru_cache(maxsize=8192)  # every inbound SMS / WhatsApp message asks; parsing costs ~0.1 ms
 def normalize_phone(raw: str, region: str = "TR") -> str | None:
     """E.164 with the `+`, or None when `raw` is not a possible phone number."""
     text = raw.strip()

@@ -254,9 +254,8 @@ class TurnRunner:
             ),
             dialog=DialogState.from_dict(memory.get("dialog")),
             transcript=[
-                TranscriptEntry(m.id, m.channel, m.direction, m.sender, m.text, m.created_at)
-                for m in history
-            ],
+                TranscriptEntry._make(m[-6:]) for m in history
+            ],  # rows end with (id, channel, direction, sender, text, created_at)
             matcher=self._matcher,
             language=language,
             memory=memory,
