@@ -62,8 +62,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             coordination_ok = await runtime.coordination.ping()
         except Exception as exc:
             return web.json_response({"status": "down", "error": type(exc).__name__}, status=503)
-        status = "ok" if coordination_ok else "degraded"
-        return web.json_response({"status": status}, status=200 if coordination_ok else 503)
+        if coordination_ok:
+            return web.json_response({"status": "ok"})
+        # Still ready: webhooks are stored and acknowledged; turns and sends catch up when
+        # Redis is back. A 503 here would make a load balancer drop every worker at once.
+        return web.json_response({"status": "degraded", "coordination": "down"})
 
     async def metrics(_request: web.Request) -> web.Response:
         async with runtime.sessions() as session:

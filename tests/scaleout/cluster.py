@@ -101,6 +101,28 @@ async def health(base_url: str) -> int:
         return 0
 
 
+async def health_status(base_url: str) -> tuple[int, str]:
+    """(HTTP status, the body's "status") of /healthz; (0, "") when it does not answer."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+            http.get(base_url + "/healthz") as resp,
+        ):
+            return resp.status, str((await resp.json()).get("status", ""))
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return 0, ""
+
+
+async def wait_health_status(
+    base_url: str, expected: tuple[int, str], timeout: float = 20.0
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (seen := await health_status(base_url)) != expected:
+        assert loop.time() < deadline, f"/healthz answered {seen}, not {expected}"
+        await asyncio.sleep(0.2)
+
+
 async def wait_health(base_url: str, status: int, timeout: float = 20.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -20,7 +20,13 @@ import pytest
 
 from adapters.fakes import FakeTwilio
 from tests.processes import GatewayProcess
-from tests.scaleout.cluster import gateway_env, stop_supervised, wait_health, wait_workers
+from tests.scaleout.cluster import (
+    gateway_env,
+    health_status,
+    stop_supervised,
+    wait_health_status,
+    wait_workers,
+)
 from tests.scaleout.faults import REDIS_SERVER, RedisServer
 from tests.scaleout.traffic import check_exactly_once, converse, make_customers, wait_delivered
 
@@ -55,6 +61,8 @@ async def test_redis_restart_under_load(pg_url: str, twilio: FakeTwilio, tmp_pat
         down = time.monotonic()
         await chat.send_json(CHAT)
         assert (await _frame(chat, "error"))["code"] == "unavailable"
+        # Degraded but ready: ingest works, so a load balancer must keep the workers.
+        assert await health_status(gateway.base_url) == (200, "degraded")
         await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - down)))
         assert not load.done(), "the load ended during the outage; make it longer"
         redis.start()  # same port, empty
@@ -65,7 +73,7 @@ async def test_redis_restart_under_load(pg_url: str, twilio: FakeTwilio, tmp_pat
             a.status for p in people for answers in p.answers for a in answers if down < a.at < up
         ]
         assert 200 in during, f"ingest stopped while Redis was down: {during}"
-        await wait_health(gateway.base_url, 200)  # recovered by itself
+        await wait_health_status(gateway.base_url, (200, "ok"))  # recovered by itself
         await asyncio.sleep(PUBSUB_BACK)
         await chat.send_json(CHAT)  # the same message again, on the same socket
         await _frame(chat, "ack")
