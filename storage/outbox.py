@@ -50,6 +50,9 @@ def _due_query() -> Select[tuple[int]]:
         select(OutboxRow.id)
         .join(heads, OutboxRow.id == heads.c.id)
         .where(
+            # Again out here: PostgreSQL re-checks only this WHERE on a row it locks, and
+            # another sender may have finished (sent, held, failed) the head meanwhile.
+            OutboxRow.status == "pending",
             OutboxRow.next_attempt_at <= now,
             (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now),
         )
@@ -66,7 +69,11 @@ _OUTBOX = OutboxRow.__table__
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
 _LEASE = (
     update(OutboxRow)
-    .where(OutboxRow.id.in_(bindparam("ids", expanding=True)))
+    .where(
+        OutboxRow.id.in_(bindparam("ids", expanding=True)),
+        OutboxRow.status == "pending",  # a second guard: only rows still waiting
+        (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < bindparam("at")),
+    )
     .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
     .returning(OutboxRow)
     .execution_options(synchronize_session=False)
@@ -85,7 +92,8 @@ async def lease_due(
     if not ids:
         return []
     rows = await session.scalars(
-        _LEASE, {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease)}
+        _LEASE,
+        {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease), "at": now},
     )
     return sorted(rows, key=lambda r: r.id)
 
