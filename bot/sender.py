@@ -149,12 +149,15 @@ class OutboxSender:
         """The rows that have channel rules to apply before their send (see `_plan`)."""
         planned: list[tuple[OutboxRow, Address]] = []
         for row in rows:
-            address = Address.from_dict(row.address)
-            adapter = self._adapters.get(address.provider)
-            if adapter is not None and adapter.configured:
-                capabilities = adapter.capabilities(address.channel)
-                if needs_planning(address, capabilities) or row.last_error:
-                    planned.append((row, address))
+            try:
+                address = Address.from_dict(row.address)
+                adapter = self._adapters.get(address.provider)
+                if adapter is not None and adapter.configured:
+                    capabilities = adapter.capabilities(address.channel)
+                    if needs_planning(address, capabilities) or row.last_error:
+                        planned.append((row, address))
+            except Exception:  # a bad row fails in its own send task, not the whole round
+                log.exception("cannot plan outbox row %d", row.id)
         return planned
 
     def _sent(self, task: asyncio.Task[None]) -> None:

@@ -174,7 +174,7 @@ class TurnRunner:
         if not locked:
             return  # another worker runs this conversation; the sweeper retries later
         loop = asyncio.get_running_loop()
-        extend_at = loop.time() + self._lock_ttl / 3
+        extend_at = loop.time() + self._lock_ttl / 6
         try:
             while not self._stopping:
                 self._again.discard(conversation_id)
@@ -189,9 +189,11 @@ class TurnRunner:
                 except Exception:
                     await self._turn_crashed(turn.message)
                     return  # the sweeper comes back; the failure count stops a loop
-                if loop.time() >= extend_at:  # a round trip only when the lock ages
+                # A round trip only once the lock has aged; every turn still starts with
+                # at least 5/6 of the TTL ahead of it.
+                if loop.time() >= extend_at:
                     await self._coordination.extend_lock(key, self._owner, self._lock_ttl)
-                    extend_at = loop.time() + self._lock_ttl / 3
+                    extend_at = loop.time() + self._lock_ttl / 6
         except Exception:
             log.exception("turns failed", extra={"conversation_id": conversation_id})
         finally:

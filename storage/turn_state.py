@@ -199,7 +199,14 @@ async def next_turns(
     heads = list(await session.execute(_HEADS, {"ids": padded(conversation_ids)}))
     if not heads:
         return {}
-    messages = list(await session.execute(_MESSAGES_BY_ID, {"ids": padded(h.id for h in heads)}))
+    head_of = {h.id: h.conversation_id for h in heads}
+    # The reads are separate statements: a merge or an erasure may land between them, so keep
+    # only the messages still pending in the conversation they head.
+    messages = [
+        m
+        for m in await session.execute(_MESSAGES_BY_ID, {"ids": padded(head_of)})
+        if m.turn_status == "pending" and head_of.get(m.id) == m.conversation_id
+    ]
     customer_ids = sorted({m.customer_id for m in messages})
     conversations = {
         c.id: c
@@ -228,6 +235,7 @@ async def next_turns(
             transcripts[m.customer_id],
         )
         for m in messages
+        if m.conversation_id in conversations and m.customer_id in customers
     }
 
 
@@ -251,7 +259,14 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
         ids = [t.message_id for t in turns if t.status == status]
         result = await session.execute(_FINISH_TURNS, {"ids": padded(ids), "status": status})
         finished.update(result.scalars())
-    done = [t for t in turns if t.message_id in finished]
+    # Each message is answered once, even if two turns for it meet in one batch (a merge
+    # can move a pending message to a conversation whose turn is already running).
+    done: list[TurnWrite] = []
+    for turn in turns:
+        if turn.message_id in finished:
+            finished.discard(turn.message_id)
+            done.append(turn)
+    answered = {id(t) for t in done}
     rows = [reply for t in done for reply in t.replies]
     reply_ids: list[int] = []
     if rows:
@@ -276,7 +291,7 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
     results: list[list[int] | None] = []
     ids = iter(reply_ids)
     for turn in turns:
-        if turn.message_id in finished:
+        if id(turn) in answered:
             results.append([next(ids) for _ in turn.replies])
         else:
             results.append(None)

@@ -111,3 +111,25 @@ async def test_batched_writes_finish_each_turn_once(sessions) -> None:
     assert dialogs[first] == {"step": first} and dialogs[second] == {"step": second}
     async with sessions() as s:
         assert await turn_state.next_turns(s, [first, second], 20) == {}
+
+
+async def test_two_turns_for_one_message_in_one_batch_answer_it_once(sessions) -> None:
+    # A merge can move a pending message into a conversation whose turn is running.
+    thread = await _customer(sessions, "+905551110006", 1)
+    async with sessions() as s:
+        turn = (await turn_state.next_turns(s, [thread], 20))[thread]
+    row, now = turn.message, utcnow()
+    reply = _message(thread, row.customer_id, 98, direction="out", sender="bot")
+    reply.update(turn_status=None, provider_message_id=None, delivery_status="pending")
+    address = {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"}
+
+    def write(text: str) -> turn_state.TurnWrite:
+        replies = [({**reply, "text": text}, address, {"text": text})]
+        return turn_state.TurnWrite(row.id, thread, "done", replies, {}, now)
+
+    async with sessions() as s, s.begin():
+        results = await turn_state.write_turns(s, [write("first"), write("second")])
+    assert results[1] is None and len(results[0] or []) == 1
+    async with sessions() as s:
+        bodies = (await s.execute(select(OutboxRow.body))).scalars().all()
+    assert [b["text"] for b in bodies] == ["first"]
