@@ -586,3 +586,50 @@ async def test_one_customer_across_sms_and_whatsapp_with_live_delivery_ticks(
             agent.assert_no_errors()
         finally:
             await context.close()
+
+
+async def test_agent_transfers_a_conversation_to_another_team(
+    people: People, live_gateway: LiveGateway, shots: Path
+) -> None:
+    gw = live_gateway
+    ayse = await create_agent(gw, "Ayşe", email="ayse@example.com", teams=["destek"])
+    mehmet = await create_agent(gw, "Mehmet", email="mehmet@example.com", teams=["fatura"])
+    agent = await people.agent()
+    await agent.open()
+    await agent.sign_in(ayse.token)
+    await expect(agent.tid("live")).to_have_attribute("data-state", "open")
+
+    async with Customer(gw) as customer:
+        await customer.say("canlı destek")
+        await customer.hears()
+        cid = (await customer.conversation())["id"]
+        item = agent.conversation(cid)
+        await expect(item).to_be_visible()
+        await item.click()
+        transfer = agent.tid("action-transfer")
+        await expect(transfer).to_be_hidden()  # only an assigned conversation is transferred
+        await agent.tid("action-claim").click()
+        await expect(agent.tid("assignee")).to_have_text("Atanan: Ayşe")
+
+        # Ayşe sends it to the billing team: back to the queue, where Mehmet is free.
+        await mehmet.set(status="online")
+        await expect(transfer).to_be_visible()
+        teams = agent.tid("transfer-team")
+        await expect(teams.locator("option")).to_have_count(3)  # any, destek, fatura
+        await teams.select_option("fatura")
+        await agent.shot("transfer-to-team")
+        await transfer.click()
+        await expect(agent.tid("toast")).to_contain_text("aktarıldı")
+        await expect(agent.tid("assignee")).to_have_text("Atanan: Mehmet")
+        await expect(agent.system("queued").filter(has_text="fatura")).to_have_count(1)
+        await expect(transfer).to_be_hidden()  # Mehmet's now, not hers
+        await expect(agent.tid("count-mine")).to_have_text("0")
+
+        status, body = await gw.api(f"/api/v1/conversations/{cid}")
+        assert status == 200, body
+        assert (body["state"], body["team"], body["assignee_id"]) == ("agent", "fatura", mehmet.id)
+        assert body["handoff_reason"] == "transfer"
+        # The customer is still answered by a person, not the bot.
+        await mehmet.write(cid, "Fatura ekibinden Mehmet, hemen bakıyorum.")
+        assert "Mehmet" in (await customer.hears())["text"]
+    agent.assert_no_errors()

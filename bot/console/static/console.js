@@ -34,6 +34,7 @@
     token: "",
     me: null,
     canned: [],
+    teams: [],
     tab: "queue",
     lists: { queue: [], mine: [], open: [] },
     listsLoaded: false,
@@ -336,6 +337,7 @@
     renderList();
     clearSelection();
     loadCanned();
+    loadTeams();
     refreshLists();
     connect();
     state.timers.tick = setInterval(tick, 10000);
@@ -791,6 +793,24 @@
     release.title = other && !admin ? t("action.notOwner", { name: otherName }) : t("action.releaseTitle");
     close.disabled = state.busy || (other && !admin);
     close.title = other && !admin ? t("action.notOwner", { name: otherName }) : t("action.closeTitle");
+    // Transfer: the owner (or an admin) sends an assigned conversation back to a team's queue.
+    const transfer = $("transfer");
+    transfer.hidden = !(d.state === "agent" && (mineNow() || admin));
+    const button = box.querySelector("[data-action=transfer]");
+    button.disabled = state.busy;
+    button.title = t("action.transferTitle");
+    renderTeams(d.team || "");
+  }
+
+  function renderTeams(current) {
+    const select = $("transfer-team");
+    const chosen = select.value;
+    const options = [h("option", { value: "", text: current ? t("transfer.sameTeam") + " (" + current + ")" : t("transfer.anyTeam") })];
+    for (const team of state.teams) {
+      if (team.name !== current) options.push(h("option", { value: team.name, text: team.name }));
+    }
+    select.replaceChildren(...options);
+    if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
   }
 
   async function act(action) {
@@ -799,7 +819,14 @@
     state.busy = true;
     renderActions();
     try {
-      const result = await call("/conversations/" + id + "/" + action, { method: "POST", body: {} });
+      let path = "/conversations/" + id + "/" + action;
+      let body = {};
+      if (action === "transfer") {
+        path = "/conversations/" + id + "/handoff";
+        const team = $("transfer-team").value;
+        body = team ? { reason: "transfer", team } : { reason: "transfer" };
+      }
+      const result = await call(path, { method: "POST", body });
       if (state.selected === id && state.detail) {
         Object.assign(state.detail, result);
         renderConversation();
@@ -1301,6 +1328,16 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
       send();
+    }
+  }
+
+  async function loadTeams() {
+    const gen = state.gen;
+    try {
+      const body = await call("/teams");
+      if (gen === state.gen) state.teams = body.teams || [];
+    } catch (_err) {
+      if (gen === state.gen) state.teams = [];
     }
   }
 
