@@ -17,6 +17,7 @@ _TOUCH_IDENTITY = (
     update(_IDENTITIES)
     .where(_IDENTITIES.c.id == bindparam("iid"))
     .values(last_inbound_at=bindparam("now"))
+    .returning(_IDENTITIES.c.customer_id)
 )
 _FIND_IDENTITY = select(IdentityRow).where(
     IdentityRow.channel == bindparam("channel"), IdentityRow.external_id == bindparam("external_id")
@@ -77,11 +78,17 @@ async def resolve_identity(
         changes["display_name"] = display_name
     # One UPDATE with only what changed; the usual case (nothing but the time) is prebuilt.
     if len(changes) == 1:
-        await session.execute(_TOUCH_IDENTITY, {"iid": identity.id, "now": now})
+        result = await session.execute(_TOUCH_IDENTITY, {"iid": identity.id, "now": now})
     else:
-        await session.execute(
-            update(_IDENTITIES).where(_IDENTITIES.c.id == identity.id).values(**changes)
+        result = await session.execute(
+            update(_IDENTITIES)
+            .where(_IDENTITIES.c.id == identity.id)
+            .values(**changes)
+            .returning(_IDENTITIES.c.customer_id)
         )
+    # The UPDATE waited for any other writer of this row: its customer is the current one,
+    # even if another transaction's merge moved the identity since it was read.
+    changes["customer_id"] = result.scalar_one()
     for key, value in changes.items():  # the loaded row in step, without a second UPDATE
         set_committed_value(identity, key, value)
     return identity
