@@ -254,18 +254,19 @@ class TurnWrite:
 async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[list[int] | None]:
     """Commit many turns in a few statements. Per turn: its reply ids, or None when another
     worker answered the message already (nothing is written for it)."""
+    # Each message is answered once, even if two turns for it meet in one batch (a merge
+    # can move a pending message to a conversation whose turn is already running): the
+    # first one in the batch is written, with its own status, replies and dialog.
+    first: dict[int, TurnWrite] = {}
+    for turn in turns:
+        first.setdefault(turn.message_id, turn)
+    candidates = list(first.values())
     finished: set[int] = set()
-    for status in sorted({t.status for t in turns}):
-        ids = [t.message_id for t in turns if t.status == status]
+    for status in sorted({t.status for t in candidates}):
+        ids = [t.message_id for t in candidates if t.status == status]
         result = await session.execute(_FINISH_TURNS, {"ids": padded(ids), "status": status})
         finished.update(result.scalars())
-    # Each message is answered once, even if two turns for it meet in one batch (a merge
-    # can move a pending message to a conversation whose turn is already running).
-    done: list[TurnWrite] = []
-    for turn in turns:
-        if turn.message_id in finished:
-            finished.discard(turn.message_id)
-            done.append(turn)
+    done = [t for t in candidates if t.message_id in finished]
     answered = {id(t) for t in done}
     rows = [reply for t in done for reply in t.replies]
     reply_ids: list[int] = []
