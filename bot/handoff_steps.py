@@ -73,9 +73,15 @@ async def enter_queue(
 
 
 async def auto_assign(
-    session: AsyncSession, conversation: ConversationRow, now: datetime, effects: Effects
+    session: AsyncSession,
+    conversation: ConversationRow,
+    now: datetime,
+    effects: Effects,
+    *,
+    exclude: int | None = None,
 ) -> AgentRow | None:
-    """The least busy online agent of the conversation's team with room, if any."""
+    """The least busy online agent of the conversation's team with room, if any (`exclude`:
+    the agent who just transferred it)."""
     pool = await agent_store.candidates(session, conversation.team)
     if not pool:
         return None
@@ -83,7 +89,11 @@ async def auto_assign(
     # two workers assigning at once cannot both fill an agent's last slot.
     locked = await agent_store.lock_agents(session, [agent.id for agent, _load in pool])
     counts = await agent_store.loads(session, [agent.id for agent in locked])
-    free = [a for a in locked if a.status == "online" and counts[a.id] < a.max_concurrent]
+    free = [
+        a
+        for a in locked
+        if a.status == "online" and counts[a.id] < a.max_concurrent and a.id != exclude
+    ]
     if not free:
         return None
     agent = min(free, key=lambda a: (counts[a.id], a.id))

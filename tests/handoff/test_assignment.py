@@ -147,3 +147,22 @@ async def custom_gateway(database_url: str, router: Router) -> AsyncIterator[Liv
     finally:
         await gateway.http.close()
         await runner.cleanup()
+
+
+async def test_a_transfer_goes_to_someone_else_of_the_team(live_gateway: LiveGateway) -> None:
+    gw = live_gateway
+    ali = await create_agent(gw, "Ali", status="online", teams=["destek"])
+    bora = await create_agent(gw, "Bora", status="away", teams=["destek"])
+    async with AsyncExitStack() as stack:
+        cid = await ask_for_a_person(stack, gw)
+        assert (await conversation(gw, cid))["assignee_id"] == ali.id
+        await bora.set(status="online")
+        # Ali hands it on within the team: both are free now (a tie Ali would win by id),
+        # but a transfer is for someone else.
+        status, moved = await ali.act(cid, "handoff")
+        assert status == 200, moved
+        assert (moved["state"], moved["assignee_id"], moved["handoff_reason"]) == (
+            "agent",
+            bora.id,
+            "transfer",
+        )
