@@ -338,7 +338,8 @@ async def test_redis_keys_are_prefixed_and_expire(
         keys = [key async for key in admin.scan_iter(match=f"{prefix}*")]
         assert len(keys) == 4
         ttls = [await admin.pttl(key) for key in keys]
-    assert all(0 < ttl <= 30_000 for ttl in ttls), ttls
+    # Each key lives for its window (the sliding log keeps 1 ms more, rounding up).
+    assert all(0 < ttl <= 30_001 for ttl in ttls), ttls
 
 
 async def test_many_subscriptions_share_one_connection(
