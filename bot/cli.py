@@ -77,20 +77,25 @@ def _migrate_in_child(settings: Settings) -> None:
 
 def _migrate(_args: argparse.Namespace) -> int:
     from storage.database import create_engine
-    from storage.migrate import migrate
+    from storage.migrate import current_revision, migrate
 
     settings = Settings.from_env()
     logs.setup(settings.log_level, settings.log_format)
 
-    async def run() -> None:
+    async def run() -> tuple[str | None, str | None]:
         engine = create_engine(settings.database_url)
         try:
+            before = await current_revision(engine)
             await migrate(engine)
+            return before, await current_revision(engine)
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
-    print("database is up to date")
+    before, after = asyncio.run(run())
+    if before == after:
+        print(f"database is up to date (revision {after})")
+    else:
+        print(f"database migrated from revision {before or 'none'} to {after}")
     return 0
 
 
