@@ -72,14 +72,6 @@ async def record_status(
     return StatusResult(changed, reopened=reopened)
 
 
-async def apply_parked(
-    session: AsyncSession, channel: str, provider_message_id: str, now: datetime
-) -> StatusResult | None:
-    """Apply a status that arrived before the send's answer (called once the id is stored)."""
-    applied = await apply_parked_many(session, [(channel, provider_message_id)], now)
-    return applied.get((channel, provider_message_id))
-
-
 _KV = KeyValue.__table__
 # Takes the parked statuses of many sends at once; usually there are none (one statement).
 _TAKE_PARKED = (
@@ -92,8 +84,8 @@ _TAKE_PARKED = (
 async def apply_parked_many(
     session: AsyncSession, sends: list[tuple[str, str]], now: datetime
 ) -> dict[tuple[str, str], StatusResult]:
-    """`apply_parked` for many (channel, provider message id): the results of those that had
-    a parked status."""
+    """Apply statuses that arrived before their sends' answers (called once the provider ids
+    are stored), for many (channel, provider message id): the results of those that had one."""
     keys = {
         f"{_EARLY}{channel}:{provider_id}": (channel, provider_id) for channel, provider_id in sends
     }

@@ -32,6 +32,7 @@ from bot.delivery_rules import (
 )
 from bot.delivery_status import apply_parked_many, prune_parked
 from bot.events import EventBus
+from bot.group_commit import GroupCommitter
 from bot.metrics import Metrics
 from bot.model import DELIVERY_RANK, Address, Delivery, Outbound, Sender, utcnow
 from bot.settings import Settings
@@ -82,7 +83,10 @@ class OutboxSender:
         self._lease = lease
         self._capacity = concurrency
         self._inflight: set[asyncio.Task[None]] = set()
-        self._recorder = _SentRecorder(sessions)
+        # Sends that finish together are recorded in one transaction (group commit).
+        self._recorder: GroupCommitter[_Sent, bool] = GroupCommitter(
+            sessions, apply_batch=_record_sends
+        )
         # Names the process holding a lease (outbox.lease_owner): host, pid, then a nonce.
         self._owner = f"sender-{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
@@ -93,6 +97,7 @@ class OutboxSender:
         self._wake.set()
 
     async def start(self) -> None:
+        self._recorder.start()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self, grace: float) -> None:
@@ -104,6 +109,8 @@ class OutboxSender:
                 await asyncio.wait_for(self._task, grace)
             except TimeoutError:
                 log.warning("outbox not flushed within %.1fs; rows stay for the next start", grace)
+                return  # sends still in flight may yet record theirs: the recorder stays
+        await self._recorder.stop()
 
     async def _run(self) -> None:
         """Keep up to `concurrency` sends in flight; lease more as soon as one finishes.
@@ -409,14 +416,13 @@ class OutboxSender:
         )
         # The provider has the message now: if this record is lost, the row is sent again once
         # its lease runs out. So a database blip is waited out (within the lease) rather than
-        # turned into a duplicate for the customer. The first attempt shares a commit with the
-        # other sends finishing now; retries go alone (they neither wait nor fail for others).
+        # turned into a duplicate for the customer. Each attempt shares a commit with the other
+        # sends finishing then (a failed batch is retried item by item by the committer).
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self._lease
-        record = self._recorder.record
         while True:
             try:
-                reopened = await record(sent)
+                reopened = await self._recorder.submit(sent)
                 break
             except Exception as exc:
                 if loop.time() + RECORD_RETRY > give_up:
@@ -427,7 +433,6 @@ class OutboxSender:
                     extra={"conversation_id": row.conversation_id},
                 )
                 await asyncio.sleep(RECORD_RETRY)
-                record = self._recorder.record_alone
         if reopened:
             self.wake()
         self._metrics.messages_out.labels(address.channel).inc()
@@ -486,7 +491,7 @@ class OutboxSender:
         await self._events.message_changed(row.message_id, row.conversation_id)
 
 
-# --- Recording sends: many concurrent sends share one transaction ---------------------------
+# --- Recording sends (many concurrent sends share one transaction, see `_recorder`) --------
 
 _RECORD_SENT = messages.sent_statement(DELIVERY_RANK)
 
@@ -506,9 +511,10 @@ class _Sent:
     now: datetime
 
 
-async def _record_sends(session: AsyncSession, sends: list[_Sent]) -> set[int]:
+async def _record_sends(session: AsyncSession, sends: list[_Sent]) -> list[bool]:
     """Record sends: the message's provider id, segments and status (never backwards), the
-    outbox row done, then statuses parked for those ids. Returns the outbox rows reopened."""
+    outbox row done, then statuses parked for those ids. Per send: True when a parked status
+    reopened its row (plan it again)."""
     await session.execute(
         _RECORD_SENT,
         [
@@ -538,53 +544,10 @@ async def _record_sends(session: AsyncSession, sends: list[_Sent]) -> set[int]:
     called_back = {
         s.row_id: (s.channel, s.provider_id) for s in sends if s.callbacks and s.provider_id
     }
-    if not called_back:
-        return set()
     applied = await apply_parked_many(session, list(called_back.values()), utcnow())
-    return {
+    reopened = {
         row_id
         for row_id, key in called_back.items()
         if (result := applied.get(key)) is not None and result.reopened
     }
-
-
-class _SentRecorder:
-    """Group commit of the sends' records: the sends that finish while a batch is written go in
-    the next one, so a hundred sends share one transaction instead of paying for a hundred.
-    Each caller returns only once its own record is committed. When a batch fails, each of its
-    callers gets the error and retries with `record_alone`."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 256) -> None:
-        self._sessions = sessions
-        self._max_batch = max_batch
-        self._waiting: list[tuple[_Sent, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def record(self, sent: _Sent) -> bool:
-        """Record one send; True when a parked status reopened its row (plan it again)."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((sent, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting())
-        return await future
-
-    async def record_alone(self, sent: _Sent) -> bool:
-        """`record` in a transaction of its own."""
-        async with self._sessions() as session, session.begin():
-            return sent.row_id in await _record_sends(session, [sent])
-
-    async def _write_waiting(self) -> None:
-        while self._waiting:
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
-            try:
-                async with self._sessions() as session, session.begin():
-                    reopened = await _record_sends(session, [sent for sent, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for sent, future in batch:
-                if not future.done():  # a cancelled send task: its record stands all the same
-                    future.set_result(sent.row_id in reopened)
+    return [s.row_id in reopened for s in sends]
