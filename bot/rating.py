@@ -17,7 +17,7 @@ from bot.metrics import Metrics
 from bot.model import Outbound, Sender
 from bot.thread import Change, Effects, language_of, system_note, to_customer
 from storage import handoff as queue
-from storage import messages
+from storage import turn_state
 from storage.tables import MessageRow
 
 
@@ -43,7 +43,7 @@ async def capture(
             return False
         if not await queue.store_rating(session, rated.id, score, comment):
             return False
-        if not await messages.finish_turn(session, row.id, "done"):
+        if not await turn_state.finish_turn(session, row.id, "done"):
             raise _AlreadyAnswered
         current = await lock(session, row.conversation_id, now)
         lang = language_of(rated, default_language)

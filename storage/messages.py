@@ -56,28 +56,6 @@ async def pending_conversations(session: AsyncSession, limit: int = 1000) -> lis
     return list(rows)
 
 
-_NEXT_PENDING = (
-    select(MessageRow)
-    .where(MessageRow.conversation_id == bindparam("cid"), MessageRow.turn_status == "pending")
-    .order_by(MessageRow.id)
-    .limit(1)
-)
-
-
-async def next_pending(session: AsyncSession, conversation_id: int) -> MessageRow | None:
-    return await session.scalar(_NEXT_PENDING, {"cid": conversation_id})
-
-
-async def finish_turn(session: AsyncSession, message_id: int, status: str) -> bool:
-    """Mark an inbound message answered; False if another worker already did."""
-    result = await session.execute(
-        update(MessageRow)
-        .where(MessageRow.id == message_id, MessageRow.turn_status == "pending")
-        .values(turn_status=status)
-    )
-    return result.rowcount == 1
-
-
 async def transcript(
     session: AsyncSession, customer_id: int, limit: int = 50, include_notes: bool = True
 ) -> list[MessageRow]:

@@ -12,6 +12,28 @@ from storage.dialect import is_postgres, padded
 from storage.tables import OutboxRow
 
 
+def row_values(
+    message_id: int,
+    conversation_id: int,
+    address: dict[str, Any],
+    body: dict[str, Any],
+    now: datetime,
+    status: str = "pending",
+) -> dict[str, Any]:
+    """A new outbox row's columns: one send, due now."""
+    return {
+        "message_id": message_id,
+        "conversation_id": conversation_id,
+        "address": address,
+        "body": body,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
 def new_row(
     message_id: int,
     conversation_id: int,
@@ -20,17 +42,7 @@ def new_row(
     now: datetime,
     status: str = "pending",
 ) -> OutboxRow:
-    return OutboxRow(
-        message_id=message_id,
-        conversation_id=conversation_id,
-        address=address,
-        body=body,
-        status=status,
-        attempts=0,
-        next_attempt_at=now,
-        last_error="",
-        created_at=now,
-    )
+    return OutboxRow(**row_values(message_id, conversation_id, address, body, now, status))
 
 
 def _due_query() -> Select[tuple[int]]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.dialect import padded
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow, OutboxRow
 
@@ -180,7 +181,7 @@ async def insert_reply(
     """Store an outbound message and its outbox row (the send to perform); returns its id."""
     message_id: int = (await session.execute(_INSERT_MESSAGE, message)).scalar_one()
     await session.execute(
-        _INSERT_OUTBOX, _outbox_values(message_id, message, outbox_address, outbox_body)
+        _INSERT_OUTBOX, _outbox_row(message_id, message, outbox_address, outbox_body)
     )
     return message_id
 
@@ -276,7 +277,7 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
         await session.execute(
             _INSERT_OUTBOX,
             [
-                _outbox_values(message_id, row, address, body)
+                _outbox_row(message_id, row, address, body)
                 for message_id, (row, address, body) in zip(reply_ids, rows, strict=True)
             ],
         )
@@ -299,18 +300,10 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
     return results
 
 
-def _outbox_values(
-    message_id: int, row: dict[str, Any], address: dict[str, Any], body: dict[str, Any]
+def _outbox_row(
+    message_id: int, message: dict[str, Any], address: dict[str, Any], body: dict[str, Any]
 ) -> dict[str, Any]:
-    now = row["created_at"]
-    return {
-        "message_id": message_id,
-        "conversation_id": row["conversation_id"],
-        "address": address,
-        "body": body,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": "",
-        "created_at": now,
-    }
+    """The outbox row of a reply (due when the reply was written)."""
+    return outbox.row_values(
+        message_id, message["conversation_id"], address, body, message["created_at"]
+    )

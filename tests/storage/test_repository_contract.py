@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import DELIVERY_RANK, utcnow
-from storage import conversations, customers, messages, outbox
-from storage.database import create_engine, session_factory
-from storage.migrate import migrate
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield session_factory(engine)
-    await engine.dispose()
+from storage import conversations, customers, messages, outbox, turn_state
 
 
 def _inbound(conversation_id: int, customer_id: int, provider_id: str, text: str = "hi") -> dict:
@@ -105,13 +93,15 @@ async def test_pending_turns_are_ordered_and_finished_once(sessions) -> None:
             )
     async with sessions() as s:
         assert await messages.pending_conversations(s) == [conversation_id]
-        head = await messages.next_pending(s, conversation_id)
+        turn = await turn_state.next_turn(s, conversation_id, 20)
+    head = turn.message if turn else None
     assert head is not None and head.text == "m0"
     async with sessions() as s, s.begin():
-        assert await messages.finish_turn(s, head.id, "done") is True
-        assert await messages.finish_turn(s, head.id, "done") is False
+        assert await turn_state.finish_turn(s, head.id, "done") is True
+        assert await turn_state.finish_turn(s, head.id, "done") is False
     async with sessions() as s:
-        nxt = await messages.next_pending(s, conversation_id)
+        turn = await turn_state.next_turn(s, conversation_id, 20)
+    nxt = turn.message if turn else None
     assert nxt is not None and nxt.text == "m1"
 
 
