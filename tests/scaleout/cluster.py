@@ -8,10 +8,10 @@ import contextlib
 import os
 import re
 import signal
-from pathlib import Path
 
 import aiohttp
 
+from bench.procstat import children
 from tests.processes import GatewayProcess
 
 TWILIO_SID = "AC" + "7" * 32
@@ -39,22 +39,6 @@ def gateway_env(redis_url: str, redis_prefix: str, twilio_url: str, **extra: str
     }
     env.update(extra)
     return env
-
-
-def children(pid: int) -> list[int]:
-    """Live child processes of `pid` (Linux /proc)."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return sorted(found)
 
 
 async def wait_workers(gateway: GatewayProcess, count: int, timeout: float = 45.0) -> list[int]:

@@ -3,25 +3,12 @@ on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import utcnow
 from storage import conversations, customers, messages, turn_state
-from storage.database import create_engine, session_factory
-from storage.migrate import migrate
 from storage.tables import ConversationRow, OutboxRow
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 def _message(conversation_id: int, customer_id: int, n: int, **extra: object) -> dict:
