@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,17 @@ COLUMNS = (
     ("RSS peak", 9),
     ("RSS end", 8),
 )
-HEADER = "  ".join(
-    name.rjust(width) if i else name.ljust(width) for i, (name, width) in enumerate(COLUMNS)
-)
+
+
+def line(cells: Sequence[str], columns: Sequence[tuple[str, int]]) -> str:
+    """One line of a table: the first column left-aligned, the others right-aligned."""
+    return "  ".join(
+        cell.rjust(width) if i else cell.ljust(width)
+        for i, (cell, (_name, width)) in enumerate(zip(cells, columns, strict=True))
+    )
+
+
+HEADER = line([name for name, _ in COLUMNS], COLUMNS)
 
 LEGEND = (
     "msg/s: messages answered per second; ack: sent -> stored and acknowledged; reply: sent -> "
@@ -51,10 +60,7 @@ def row(result: dict[str, Any]) -> str:
         _num(memory["peak_mb"], 1, " MB"),
         _num(memory["end_mb"], 1, " MB"),
     )
-    return "  ".join(
-        cell.rjust(width) if i else cell.ljust(width)
-        for i, (cell, (_name, width)) in enumerate(zip(cells, COLUMNS, strict=True))
-    )
+    return line(cells, COLUMNS)
 
 
 def details(result: dict[str, Any]) -> list[str]:

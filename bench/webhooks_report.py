@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import _num
+from bench.report import _num, line
 
 COLUMNS = (
     ("config", 19),
@@ -23,9 +23,7 @@ COLUMNS = (
     ("RSS end", 8),
     ("load", 9),
 )
-HEADER = "  ".join(
-    name.rjust(width) if i else name.ljust(width) for i, (name, width) in enumerate(COLUMNS)
-)
+HEADER = line([name for name, _ in COLUMNS], COLUMNS)
 LEGEND = (
     "ingest/s: webhooks acknowledged (200) per second in the burst, ×ceil: that rate over the "
     "bare aiohttp ceiling with as many processes; ack: webhook sent -> 200 (ms); drain/s: "
@@ -75,10 +73,7 @@ def _cells(result: dict[str, Any], ceiling: float | None) -> tuple[str, ...]:
 
 
 def _row(cells: tuple[str, ...]) -> str:
-    return "  ".join(
-        cell.rjust(width) if i else cell.ljust(width)
-        for i, (cell, (_name, width)) in enumerate(zip(cells, COLUMNS, strict=True))
-    )
+    return line(cells, COLUMNS)
 
 
 def ceilings(results: list[dict[str, Any]]) -> dict[int, float]:

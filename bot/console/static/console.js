@@ -336,8 +336,8 @@
     renderTabs();
     renderList();
     clearSelection();
-    loadCanned();
-    loadTeams();
+    loadList("canned");
+    loadList("teams");
     refreshLists();
     connect();
     state.timers.tick = setInterval(tick, 10000);
@@ -1331,23 +1331,14 @@
     }
   }
 
-  async function loadTeams() {
+  // A list the console needs once per sign-in (canned responses, teams); empty if it fails.
+  async function loadList(name) {
     const gen = state.gen;
     try {
-      const body = await call("/teams");
-      if (gen === state.gen) state.teams = body.teams || [];
+      const body = await call("/" + name);
+      if (gen === state.gen) state[name] = body[name] || [];
     } catch (_err) {
-      if (gen === state.gen) state.teams = [];
-    }
-  }
-
-  async function loadCanned() {
-    const gen = state.gen;
-    try {
-      const body = await call("/canned");
-      if (gen === state.gen) state.canned = body.canned || [];
-    } catch (_err) {
-      if (gen === state.gen) state.canned = [];
+      if (gen === state.gen) state[name] = [];
     }
   }
 
