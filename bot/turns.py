@@ -256,8 +256,9 @@ class TurnRunner:
             ),
             dialog=DialogState.from_dict(memory.get("dialog")),
             transcript=[
-                TranscriptEntry._make(m[-6:]) for m in history
-            ],  # rows end with (id, channel, direction, sender, text, created_at)
+                TranscriptEntry(m.id, m.channel, m.direction, m.sender, m.text, m.created_at)
+                for m in history
+            ],
             matcher=self._matcher,
             language=language,
             memory=memory,
