@@ -28,7 +28,7 @@ from bot.model import (
     utcnow,
 )
 from storage import conversations, messages, outbox
-from storage.tables import ConversationRow, IdentityRow
+from storage.tables import ConversationRow
 
 log = logging.getLogger("omnigate.gateway")
 
@@ -102,8 +102,10 @@ class Gateway:
         one transaction would lock customer A then B while another locks B then A: a
         deadlock, the batch fails and is retried item by item. So every transaction goes:
 
-        1. senders resolved in (channel, sender id) order: identity rows (and new customers)
-           inserted or updated one key after the other;
+        1. senders resolved: new ones and those with a link code or a shared contact in
+           (channel, sender id) order, one after the other (identity rows and customers
+           inserted, merges); then the plain known ones in one UPDATE that locks their rows
+           in id order;
         2. open conversations found or started in customer id order;
         3. messages inserted in arrival order (message ids order a conversation's turns, and
            one conversation may have messages from several channels), the conversation rows
@@ -117,14 +119,15 @@ class Gateway:
         events = [event for request in requests for event in request]
         inbound = [(n, e) for n, e in enumerate(events) if isinstance(e, Inbound)]
         statuses = [(n, e) for n, e in enumerate(events) if isinstance(e, StatusUpdate)]
-        senders: dict[int, IdentityRow] = {}
-        for n, event in sorted(inbound, key=lambda item: self._identities.sender_key(item[1])):
-            senders[n] = await self._identities.resolve_sender(session, event, now)
+        by_sender = sorted(inbound, key=lambda item: self._identities.sender_key(item[1]))
+        identities = await self._identities.resolve_senders(
+            session, [event for _, event in by_sender], now
+        )
+        senders = {n: identity for (n, _), identity in zip(by_sender, identities, strict=True)}
         # After every sender is resolved: a link code or shared contact may have merged them.
-        threads = {
-            customer_id: await conversations.open_conversation(session, customer_id, now)
-            for customer_id in sorted({identity.customer_id for identity in senders.values()})
-        }
+        threads = await conversations.open_conversations(
+            session, sorted({identity.customer_id for identity in senders.values()}), now
+        )
         results: dict[int, IngestResult] = {}
         with session.no_autoflush:  # or the conversation rows are written message by message
             for n, event in inbound:

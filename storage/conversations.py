@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert_ignoring_conflicts, is_postgres
+from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
 from storage.tables import ConversationRow
 
 OPEN_STATES = ("bot", "queued", "agent")
@@ -21,6 +21,28 @@ async def open_conversation(
     found = await find_open(session, customer_id)
     if found is not None:
         return found
+    return await _start_conversation(session, customer_id, now)
+
+
+async def open_conversations(
+    session: AsyncSession, customer_ids: list[int], now: datetime
+) -> dict[int, ConversationRow]:
+    """`open_conversation` for many customers: one SELECT, then a start for each without."""
+    if not customer_ids:
+        return {}
+    found = {
+        row.customer_id: row
+        for row in await session.scalars(_FIND_OPEN_MANY, {"cids": padded(customer_ids)})
+    }
+    for customer_id in customer_ids:
+        if customer_id not in found:
+            found[customer_id] = await _start_conversation(session, customer_id, now)
+    return found
+
+
+async def _start_conversation(
+    session: AsyncSession, customer_id: int, now: datetime
+) -> ConversationRow:
     # The partial unique index lets only one open conversation exist per customer.
     await session.execute(
         insert_ignoring_conflicts(session, ConversationRow).values(
@@ -42,6 +64,12 @@ async def open_conversation(
 
 _FIND_OPEN = select(ConversationRow).where(
     ConversationRow.customer_id == bindparam("cid"), ConversationRow.state.in_(OPEN_STATES)
+)
+
+
+_FIND_OPEN_MANY = select(ConversationRow).where(
+    ConversationRow.customer_id.in_(bindparam("cids", expanding=True)),
+    ConversationRow.state.in_(OPEN_STATES),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.dialect import insert_ignoring_conflicts
+from storage.dialect import insert_ignoring_conflicts, padded
 from storage.tables import CustomerRow, IdentityRow
 
 _IDENTITIES = IdentityRow.__table__
@@ -24,10 +25,67 @@ _FIND_IDENTITY = select(IdentityRow).where(
 )
 
 
+_FIND_IDENTITIES = select(IdentityRow).where(
+    IdentityRow.channel == bindparam("channel"),
+    IdentityRow.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+# The subquery takes the row locks in id order (PostgreSQL; SQLite has one writer): two
+# batches touching the same identities wait for each other instead of deadlocking.
+_TOUCH_IDENTITIES = (
+    update(_IDENTITIES)
+    .where(
+        _IDENTITIES.c.id.in_(
+            select(_IDENTITIES.c.id)
+            .where(_IDENTITIES.c.id.in_(bindparam("ids", expanding=True)))
+            .order_by(_IDENTITIES.c.id)
+            .with_for_update()
+        )
+    )
+    .values(last_inbound_at=bindparam("now"))
+    .returning(_IDENTITIES.c.id, _IDENTITIES.c.customer_id)
+)
+
+
 async def find_identity(
     session: AsyncSession, channel: str, external_id: str
 ) -> IdentityRow | None:
     return await session.scalar(_FIND_IDENTITY, {"channel": channel, "external_id": external_id})
+
+
+async def find_identities(
+    session: AsyncSession, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], IdentityRow]:
+    """The identities of many (channel, external id) keys: one SELECT per channel."""
+    by_channel: dict[str, set[str]] = {}
+    for channel, external_id in keys:
+        by_channel.setdefault(channel, set()).add(external_id)
+    found: dict[tuple[str, str], IdentityRow] = {}
+    for channel, external_ids in sorted(by_channel.items()):
+        rows = await session.scalars(
+            _FIND_IDENTITIES, {"channel": channel, "external_ids": padded(sorted(external_ids))}
+        )
+        found.update(((row.channel, row.external_id), row) for row in rows)
+    return found
+
+
+async def touch_identities(
+    session: AsyncSession, identities: Iterable[IdentityRow], now: datetime
+) -> None:
+    """Record that these identities wrote at `now`, in one UPDATE for all of them.
+
+    Like resolve_identity, each loaded row takes the customer the UPDATE returns: a merge
+    committed since the row was read has moved it, and the message belongs to the survivor.
+    """
+    rows = {identity.id: identity for identity in identities}
+    if not rows:
+        return
+    result = await session.execute(_TOUCH_IDENTITIES, {"ids": padded(sorted(rows)), "now": now})
+    current: dict[int, int] = {iid: customer_id for iid, customer_id in result}
+    for iid, identity in rows.items():
+        if iid not in current:  # erased since it was read: fail, the batch is retried
+            raise LookupError(f"identity {iid} disappeared during ingest")
+        set_committed_value(identity, "last_inbound_at", now)
+        set_committed_value(identity, "customer_id", current[iid])
 
 
 async def resolve_identity(

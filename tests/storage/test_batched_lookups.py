@@ -1,0 +1,90 @@
+"""The ingest batch's lookups (one statement for many senders or customers) agree with the
+one-at-a-time ones, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.model import utcnow
+from storage import conversations, customers
+from storage.tables import ConversationRow, IdentityRow
+
+
+async def test_find_identities_matches_find_identity(sessions) -> None:
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        for key in (("sms", "+905551110001"), ("whatsapp", "+905551110001"), ("telegram", "77")):
+            await customers.resolve_identity(s, *key, now=now)
+    keys = [
+        ("sms", "+905551110001"),
+        ("whatsapp", "+905551110001"),
+        ("telegram", "77"),
+        ("telegram", "+905551110001"),  # same external id, another channel: not an identity
+        ("sms", "+905559999999"),  # nobody
+        ("sms", "+905551110001"),  # asked twice
+    ]
+    async with sessions() as s:
+        found = await customers.find_identities(s, keys)
+        singles = {key: await customers.find_identity(s, *key) for key in keys}
+    assert set(found) == {key for key, row in singles.items() if row is not None}
+    assert len(found) == 3
+    for key, row in found.items():
+        assert (row.channel, row.external_id) == key and row.id == singles[key].id
+
+
+async def test_touch_identities_reports_the_current_customer(sessions) -> None:
+    then, now = utcnow() - timedelta(hours=1), utcnow()
+    async with sessions() as s, s.begin():
+        first = await customers.resolve_identity(s, "sms", "+905551110001", now=then)
+        second = await customers.resolve_identity(s, "sms", "+905551110002", now=then)
+        ids, survivor = (first.id, second.id), second.customer_id
+    async with sessions() as s:  # read first (SQLite has one connection: not nested)
+        loaded = list((await s.scalars(select(IdentityRow).where(IdentityRow.id.in_(ids)))).all())
+    # Another transaction moves the first identity to the second customer (a merge).
+    async with sessions() as other, other.begin():
+        await other.execute(
+            update(IdentityRow).where(IdentityRow.id == ids[0]).values(customer_id=survivor)
+        )
+    async with sessions() as s, s.begin():
+        await customers.touch_identities(s, loaded, now)
+        assert {row.customer_id for row in loaded} == {survivor}
+    async with sessions() as s:
+        rows = (await s.scalars(select(IdentityRow).where(IdentityRow.id.in_(ids)))).all()
+        assert [abs((r.last_inbound_at - now).total_seconds()) < 1 for r in rows] == [True] * 2
+        assert {r.customer_id for r in rows} == {survivor}
+
+
+async def test_touch_identities_fails_for_a_vanished_identity(sessions) -> None:
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        gone = await customers.resolve_identity(s, "sms", "+905551110001", now=now)
+        gone_id = gone.id
+    async with sessions() as s:
+        row = await s.get(IdentityRow, gone_id)
+    async with sessions() as other, other.begin():
+        await other.execute(delete(IdentityRow).where(IdentityRow.id == gone_id))
+    async with sessions() as s:
+        with pytest.raises(LookupError):
+            await customers.touch_identities(s, [row], now)
+
+
+async def test_open_conversations_finds_and_starts(sessions: async_sessionmaker[AsyncSession]):
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        have = await customers.resolve_identity(s, "sms", "+905551110001", now=now)
+        new = await customers.resolve_identity(s, "sms", "+905551110002", now=now)
+        existing = await conversations.open_conversation(s, have.customer_id, now)
+        existing_id = existing.id
+        cids = sorted({have.customer_id, new.customer_id})
+    async with sessions() as s, s.begin():
+        threads = await conversations.open_conversations(s, cids, now)
+        assert threads[have.customer_id].id == existing_id
+        assert threads[new.customer_id].customer_id == new.customer_id
+        assert await conversations.open_conversations(s, [], now) == {}
+    async with sessions() as s:
+        rows = (await s.scalars(select(ConversationRow))).all()
+        assert sorted(r.customer_id for r in rows) == cids and {r.state for r in rows} == {"bot"}
