@@ -25,8 +25,11 @@ GSM7_SINGLE, GSM7_MULTI = 160, 153
 UCS2_SINGLE, UCS2_MULTI = 70, 67
 
 
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def encoding(text: str) -> Encoding:
@@ -40,9 +43,16 @@ def _units(text: str, enc: Encoding) -> list[int]:
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
 
 
+def _length(text: str, enc: Encoding) -> int:
+    # Counted in C: every sent SMS is measured at least twice (truncate, then describe).
+    if enc == "GSM-7":
+        return len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def length(text: str) -> int:
     """Septets (GSM-7) or UTF-16 code units (UCS-2) the text takes."""
-    return sum(_units(text, encoding(text)))
+    return _length(text, encoding(text))
 
 
 def split(text: str) -> list[str]:
@@ -55,10 +65,10 @@ def split(text: str) -> list[str]:
     if not text:
         return []
     enc = encoding(text)
-    units = _units(text, enc)
     single, multi = (GSM7_SINGLE, GSM7_MULTI) if enc == "GSM-7" else (UCS2_SINGLE, UCS2_MULTI)
-    if sum(units) <= single:
+    if _length(text, enc) <= single:
         return [text]
+    units = _units(text, enc)
     parts: list[str] = []
     start, used = 0, 0
     for i, cost in enumerate(units):

@@ -281,6 +281,7 @@ class IntentMatcher:
             for group in _groups(token):
                 self._by_group.setdefault(group, []).append(token)
         self._links: dict[str, dict[str, float]] = {}  # cache: query token -> links
+        self._scored: dict[tuple[str, ...], list[IntentMatch]] = {}  # cache, see _scores
 
     # --- construction -------------------------------------------------------------------------
 
@@ -399,6 +400,14 @@ class IntentMatcher:
         if not tokens:
             return []
         links = [self._link(t) for t in tokens]
+        # A token counts only through its links and weight, so every unknown word (an order
+        # number, a name) is alike: "sipariş 1042" and "sipariş 77" share one cache entry.
+        key = tuple(
+            t if ls or t in _LIGHT_KEYS else "" for t, ls in zip(tokens, links, strict=True)
+        )
+        cached = self._scored.get(key)
+        if cached is not None:
+            return cached
         weights = [self._token_weight(t, ls) for t, ls in zip(tokens, links, strict=True)]
         total = sum(weights)
         # How much of the message each intent's vocabulary explains (recombined paraphrases
@@ -425,4 +434,7 @@ class IntentMatcher:
             for intent, (share, text) in covered.items()
         ]
         results.sort(key=lambda m: m.score, reverse=True)
+        if len(self._scored) > 10_000:  # bounded: texts are an open set
+            self._scored.clear()
+        self._scored[key] = results
         return results

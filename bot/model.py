@@ -89,7 +89,13 @@ class Address:
     chat_id: str
 
     def to_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies, and this runs several times a message.
+        return {
+            "channel": self.channel,
+            "provider": self.provider,
+            "account": self.account,
+            "chat_id": self.chat_id,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Address:

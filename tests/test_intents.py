@@ -200,6 +200,20 @@ def test_from_dict_accepts_plain_example_lists() -> None:
     assert getattr(matcher.match("tesekkurler"), "name", None) == "thanks"
 
 
+def test_score_cache_changes_no_result() -> None:
+    """Texts that differ only in unknown words share a cache entry; every answer from the
+    cache is the one computed afresh, whatever was asked before."""
+    texts = [case.text for case in load_cases(CASES)]
+    texts += [f"{text} 1042" for text in texts[::7]] + ["sipariş 77", "sipariş 1042 Ayşe"]
+    warm, fresh = IntentMatcher.from_yaml(INTENTS), IntentMatcher.from_yaml(INTENTS)
+    for text in reversed(texts):
+        warm.rank(text)
+    for text in texts:
+        fresh._scored.clear()  # computed, not cached
+        assert warm.rank(text) == fresh.rank(text), text
+    assert warm.rank("sipariş 77") == warm.rank("sipariş 5")
+
+
 # --- evaluation -------------------------------------------------------------------------------
 
 

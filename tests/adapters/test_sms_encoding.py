@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from adapters import sms_encoding
@@ -106,3 +108,17 @@ def test_truncate_uses_a_gsm7_ellipsis_so_gsm7_text_stays_gsm7() -> None:
     cut = truncate("a " * 200, 1)
     assert encoding(cut) == "GSM-7"
     assert segments(cut) == 1
+
+
+def test_counts_agree_with_per_character_costs() -> None:
+    """`length` counts in C; it must equal the per-character costs `split` cuts by."""
+    rng = random.Random(7)
+    alphabet = "abcÇçşŞğıİöÜ€[]{}^~|\\ 1\n" + "😀"
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        enc = sms_encoding.encoding(text)
+        assert sms_encoding.length(text) == sum(sms_encoding._units(text, enc))
+        assert "".join(sms_encoding.split(text)) == text
+        assert sms_encoding.is_gsm7(text) == all(
+            ch in sms_encoding.GSM7_BASIC or ch in sms_encoding.GSM7_EXTENSION for ch in text
+        )
