@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -40,6 +41,38 @@ class TranscriptEntry(NamedTuple):  # a tuple: twenty of them are built for ever
     created_at: datetime
 
 
+class Transcript(Sequence[TranscriptEntry]):
+    """The customer's latest messages, oldest first. The entries are built from the rows on
+    first use: most turns never look at them."""
+
+    __slots__ = ("_entries", "_rows")
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self._rows = rows
+        self._entries: list[TranscriptEntry] | None = None
+
+    def _built(self) -> list[TranscriptEntry]:
+        if self._entries is None:
+            self._entries = [
+                TranscriptEntry(
+                    id=r.id,
+                    channel=r.channel,
+                    direction=r.direction,
+                    sender=r.sender,
+                    text=r.text,
+                    created_at=r.created_at,
+                )
+                for r in self._rows
+            ]
+        return self._entries
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._built()[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerView:
     id: int
@@ -74,7 +107,7 @@ class TurnContext:
         customer: CustomerView,
         conversation: ConversationView,
         dialog: DialogState,
-        transcript: list[TranscriptEntry],
+        transcript: Sequence[TranscriptEntry],
         matcher: IntentMatcher | None,
         language: str,
         memory: dict[str, Any],

@@ -25,7 +25,7 @@ from bot.context import (
     ConversationView,
     CustomerView,
     DialogState,
-    TranscriptEntry,
+    Transcript,
     TurnContext,
 )
 from bot.events import EventBus
@@ -255,10 +255,7 @@ class TurnRunner:
                 last_inbound=dict(conversation.last_inbound or {}),
             ),
             dialog=DialogState.from_dict(memory.get("dialog")),
-            transcript=[
-                TranscriptEntry(m.id, m.channel, m.direction, m.sender, m.text, m.created_at)
-                for m in history
-            ],
+            transcript=Transcript(history),
             matcher=self._matcher,
             language=language,
             memory=memory,
