@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,9 +108,9 @@ class Gateway:
            inserted, merges); then the plain known ones in one UPDATE that locks their rows
            in id order;
         2. open conversations found or started in customer id order;
-        3. messages inserted in arrival order (message ids order a conversation's turns, and
-           one conversation may have messages from several channels), the conversation rows
-           changed in memory only;
+        3. messages inserted in arrival order, in one multi-row INSERT (message ids order a
+           conversation's turns, and one conversation may have messages from several
+           channels), the conversation rows changed in memory only;
         4. the changed conversation rows written in one flush (in primary key order);
         5. delivery statuses applied in (channel, provider message id) order.
 
@@ -130,9 +131,18 @@ class Gateway:
         )
         results: dict[int, IngestResult] = {}
         with session.no_autoflush:  # or the conversation rows are written message by message
-            for n, event in inbound:
-                thread = threads[senders[n].customer_id]
-                results[n] = await self._store_inbound(session, event, thread, now)
+            thread_of = [threads[senders[n].customer_id] for n, _ in inbound]
+            stored = await messages.insert_inbound_many(
+                session,
+                [
+                    _inbound_row(event, thread, now)
+                    for (_, event), thread in zip(inbound, thread_of, strict=True)
+                ],
+            )
+            for (n, event), thread, (message_id, duplicate) in zip(
+                inbound, thread_of, stored, strict=True
+            ):
+                results[n] = await self._stored(session, event, thread, message_id, duplicate, now)
         await session.flush()
         statuses.sort(key=lambda item: (item[1].channel, item[1].provider_message_id))
         for n, event in statuses:
@@ -140,38 +150,18 @@ class Gateway:
         in_order = iter([results[n] for n in range(len(events))])
         return [[next(in_order) for _ in request] for request in requests]
 
-    async def _store_inbound(
-        self, session: AsyncSession, event: Inbound, conversation: ConversationRow, now: datetime
+    async def _stored(
+        self,
+        session: AsyncSession,
+        event: Inbound,
+        conversation: ConversationRow,
+        message_id: int,
+        duplicate: bool,
+        now: datetime,
     ) -> IngestResult:
+        """What follows a message's insert: its thread touched, messages held for the
+        customer's reply window released."""
         customer_id = conversation.customer_id
-        payload: dict[str, object] = dict(event.extra)
-        if event.payload:
-            payload["payload"] = event.payload
-        message_id, duplicate = await messages.insert_inbound(
-            session,
-            {
-                "conversation_id": conversation.id,
-                "customer_id": customer_id,
-                "direction": "in",
-                "channel": event.channel,
-                "provider": event.address.provider,
-                "sender": Sender.CUSTOMER,
-                "kind": event.kind,
-                "text": event.text,
-                "payload": payload,
-                "media": [m.to_dict() for m in event.media],
-                "address": event.address.to_dict(),
-                "provider_message_id": event.provider_id,
-                "delivery_status": "",
-                "error_code": "",
-                "error_message": "",
-                "note": False,
-                # An edit is recorded, not answered.
-                "turn_status": "skipped" if event.kind == Kind.EDIT else "pending",
-                "raw": event.raw,
-                "created_at": now,
-            },
-        )
         if not duplicate:
             conversations.touch_inbound(conversation, event.channel, now)
             # Only a channel with a reply window holds messages (see bot/delivery_rules.py).
@@ -215,3 +205,31 @@ class Gateway:
             self._metrics.messages_in.labels(event.channel).inc()
             self._schedule(result.conversation_id)
             await self._events.message_changed(result.message_id or 0, result.conversation_id)
+
+
+def _inbound_row(event: Inbound, conversation: ConversationRow, now: datetime) -> dict[str, Any]:
+    payload: dict[str, object] = dict(event.extra)
+    if event.payload:
+        payload["payload"] = event.payload
+    return {
+        "conversation_id": conversation.id,
+        "customer_id": conversation.customer_id,
+        "direction": "in",
+        "channel": event.channel,
+        "provider": event.address.provider,
+        "sender": Sender.CUSTOMER,
+        "kind": event.kind,
+        "text": event.text,
+        "payload": payload,
+        "media": [m.to_dict() for m in event.media],
+        "address": event.address.to_dict(),
+        "provider_message_id": event.provider_id,
+        "delivery_status": "",
+        "error_code": "",
+        "error_message": "",
+        "note": False,
+        # An edit is recorded, not answered.
+        "turn_status": "skipped" if event.kind == Kind.EDIT else "pending",
+        "raw": event.raw,
+        "created_at": now,
+    }

@@ -18,6 +18,16 @@ _INSERT_ONCE = {
     name: dialect.insert(_MESSAGES).on_conflict_do_nothing().returning(_MESSAGES.c.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_INSERT_MANY = {
+    name: dialect.insert(_MESSAGES)
+    .on_conflict_do_nothing()
+    .returning(_MESSAGES.c.id, _MESSAGES.c.channel, _MESSAGES.c.provider_message_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BY_PROVIDER_IDS = select(MessageRow.id, MessageRow.provider_message_id).where(
+    MessageRow.channel == bindparam("channel"),
+    MessageRow.provider_message_id.in_(bindparam("provider_message_ids", expanding=True)),
+)
 _BY_PROVIDER_ID = select(MessageRow.id).where(
     MessageRow.channel == bindparam("channel"),
     MessageRow.provider_message_id == bindparam("provider_message_id"),
@@ -36,6 +46,41 @@ async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> tuple
     )
     assert existing is not None
     return existing, True
+
+
+async def insert_inbound_many(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[tuple[int, bool]]:
+    """`insert_inbound` for many messages in one statement: (id, duplicate) for each row.
+
+    The new rows get their ids in list order (one multi-row INSERT), so the order of a
+    conversation's messages is the order of the list. A provider id seen twice in the list
+    is stored once: the first is new, the others are duplicates of it.
+    """
+    if not rows:
+        return []
+    keys = [(row["channel"], row["provider_message_id"]) for row in rows]
+    if not all(pmid for _, pmid in keys):  # no key to tell rows apart: one at a time
+        return [await insert_inbound(session, row) for row in rows]
+    stmt = _INSERT_MANY["postgresql" if is_postgres(session) else "sqlite"]
+    # Several parameter sets with RETURNING: SQLAlchemy renders one multi-row INSERT
+    # ("insertmanyvalues"); rows skipped by ON CONFLICT return nothing.
+    new = {(r.channel, r.provider_message_id): r.id for r in await session.execute(stmt, rows)}
+    existing: dict[tuple[str, str], int] = {}
+    for channel in sorted({channel for channel, _ in set(keys) - set(new)}):
+        pmids = sorted({pmid for c, pmid in keys if c == channel and (c, pmid) not in new})
+        found = await session.execute(
+            _BY_PROVIDER_IDS, {"channel": channel, "provider_message_ids": padded(pmids)}
+        )
+        existing.update(((channel, pmid), mid) for mid, pmid in found)
+    stored: list[tuple[int, bool]] = []
+    for key in keys:
+        if key in new:
+            stored.append((new.pop(key), False))
+            existing[key] = stored[-1][0]  # a later row with this key is its duplicate
+        else:
+            stored.append((existing[key], True))
+    return stored
 
 
 async def insert_outbound(session: AsyncSession, values: dict[str, Any]) -> MessageRow:

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import utcnow
-from storage import conversations, customers
-from storage.tables import ConversationRow, IdentityRow
+from storage import conversations, customers, messages
+from storage.tables import ConversationRow, IdentityRow, MessageRow
 
 
 async def test_find_identities_matches_find_identity(sessions) -> None:
@@ -88,3 +88,44 @@ async def test_open_conversations_finds_and_starts(sessions: async_sessionmaker[
     async with sessions() as s:
         rows = (await s.scalars(select(ConversationRow))).all()
         assert sorted(r.customer_id for r in rows) == cids and {r.state for r in rows} == {"bot"}
+
+
+async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sessions) -> None:
+    now = utcnow()
+    async with sessions() as s, s.begin():
+        identity = await customers.resolve_identity(s, "sms", "+905551110001", now=now)
+        thread = await conversations.open_conversation(s, identity.customer_id, now)
+
+        def row(pmid: str, channel: str = "sms") -> dict:
+            return {
+                "conversation_id": thread.id,
+                "customer_id": identity.customer_id,
+                "direction": "in",
+                "channel": channel,
+                "provider": "twilio",
+                "sender": "customer",
+                "kind": "text",
+                "text": pmid,
+                "payload": {},
+                "media": [],
+                "address": {},
+                "provider_message_id": pmid,
+                "turn_status": "pending",
+                "note": False,
+                "created_at": now,
+            }
+
+        earlier, _ = await messages.insert_inbound(s, row("SM1"))
+        stored = await messages.insert_inbound_many(
+            s,
+            [row("SM2"), row("SM1"), row("SM3"), row("SM2"), row("SM1", "whatsapp"), row("SM4")],
+        )
+        assert await messages.insert_inbound_many(s, []) == []
+    ids = [message_id for message_id, _ in stored]
+    assert [duplicate for _, duplicate in stored] == [False, True, False, True, False, False]
+    assert ids[1] == earlier and ids[3] == ids[0]  # duplicates point at the stored row
+    new = [ids[0], ids[2], ids[4], ids[5]]
+    assert new == sorted(new) and len(set(new)) == 4 and earlier < ids[0]  # arrival order
+    async with sessions() as s:
+        texts = (await s.scalars(select(MessageRow.text).order_by(MessageRow.id))).all()
+    assert texts == ["SM1", "SM2", "SM3", "SM1", "SM4"]
