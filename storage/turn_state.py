@@ -25,8 +25,11 @@ _CUSTOMERS = CustomerRow.__table__
 _IDENTITIES = IdentityRow.__table__
 _OUTBOX = OutboxRow.__table__
 
+# A turn reads its message without `raw`: the provider's whole payload, kept for audits,
+# is the largest column and no turn looks at it.
+_TURN_MESSAGE = [column for column in _MESSAGES.c if column.name != "raw"]
 _NEXT_PENDING = (
-    select(_MESSAGES)
+    select(*_TURN_MESSAGE)
     .where(_MESSAGES.c.conversation_id == bindparam("cid"), _MESSAGES.c.turn_status == "pending")
     .order_by(_MESSAGES.c.id)
     .limit(1)
@@ -90,7 +93,7 @@ _HEADS = (
     .where(_MESSAGES.c.conversation_id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
     .group_by(_MESSAGES.c.conversation_id)
 )
-_MESSAGES_BY_ID = select(_MESSAGES).where(_MESSAGES.c.id.in_(_IDS))
+_MESSAGES_BY_ID = select(*_TURN_MESSAGE).where(_MESSAGES.c.id.in_(_IDS))
 _CONVERSATIONS_BY_ID = select(*_CONVERSATION.selected_columns).where(_CONVERSATIONS.c.id.in_(_IDS))
 _CUSTOMERS_BY_ID = select(*_CUSTOMER.selected_columns).where(_CUSTOMERS.c.id.in_(_IDS))
 _IDENTITIES_BY_CUSTOMER = (
