@@ -167,6 +167,9 @@ async def _summaries(session: AsyncSession, rows: list[ConversationRow]) -> list
                         "sender": message.sender,
                         "channel": message.channel,
                         "text": message.text[:200],
+                        "texts": (message.payload or {}).get("texts")
+                        if message.sender == "system"
+                        else None,
                         "note": message.note,
                         "created_at": message.created_at.isoformat(),
                     }

@@ -143,6 +143,7 @@ class HandoffService:
                 f"Conversation handed back to the bot by {agent.name}",
                 now,
                 effects,
+                tr=f"{agent.name} konuşmayı bota geri verdi",
                 event="released",
                 agent_id=agent.id,
             )
@@ -171,6 +172,7 @@ class HandoffService:
                 f"Conversation closed by {agent.name}",
                 now,
                 effects,
+                tr=f"{agent.name} konuşmayı kapattı",
                 event="closed",
                 agent_id=agent.id,
             )

@@ -74,11 +74,24 @@ def check(action: str, state: str, conversation_id: int) -> None:
         )
 
 
-def describe_reason(reason: str) -> str:
-    return {
+_REASONS = {
+    "en": {
         "customer_request": "the customer asked for a person",
         "bot_failed_twice": "the bot did not understand twice in a row",
         "handler": "the bot handed it over",
         "agent_claimed": "an agent stepped in",
         "transfer": "transferred",
-    }.get(reason, reason)
+    },
+    "tr": {
+        "customer_request": "müşteri bir temsilci istedi",
+        "bot_failed_twice": "bot art arda iki kez anlamadı",
+        "handler": "bot konuşmayı devretti",
+        "agent_claimed": "bir temsilci devraldı",
+        "transfer": "aktarıldı",
+    },
+}
+
+
+def describe_reason(reason: str, language: str = "en") -> str:
+    """A hand-off reason in words; a handler's own reason is shown as it is."""
+    return _REASONS.get(language, _REASONS["en"]).get(reason, reason)

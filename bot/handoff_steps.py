@@ -63,11 +63,16 @@ async def enter_queue(
     conversation.handed_off = True
     conversation.handed_off_at = conversation.handed_off_at or now
     text = f"Waiting for an agent: {describe_reason(reason)}"
+    tr = f"Temsilci bekleniyor: {describe_reason(reason, 'tr')}"
     if actor is not None and reason != "agent_claimed":
         text += f" (by {actor.name})"
+        tr += f" ({actor.name} tarafından)"
     if conversation.team:
         text += f"; team {conversation.team}"
-    await system_note(session, conversation, text, now, effects, event="queued", reason=reason)
+        tr += f"; ekip {conversation.team}"
+    await system_note(
+        session, conversation, text, now, effects, tr=tr, event="queued", reason=reason
+    )
     effects.conversation(conversation, "queued")
     effects.after.append(metrics.handoffs.labels(reason).inc)
 
@@ -115,18 +120,20 @@ async def assign(
     conversation.assignee_id = agent.id
     conversation.assigned_at = now
     conversation.updated_at = now
+    # Turkish puts the name where no case suffix is needed ("Ayşe'ye" depends on the name).
     if by is None:
-        how = " (automatic)"
+        how, tr = " (automatic)", f"Konuşma otomatik olarak atandı: {agent.name}"
     elif by.id != agent.id:
-        how = f" by {by.name}"
+        how, tr = f" by {by.name}", f"{by.name} konuşmayı atadı: {agent.name}"
     else:
-        how = ""
+        how, tr = "", f"{agent.name} konuşmayı üstlendi"
     await system_note(
         session,
         conversation,
         f"Conversation assigned to {agent.name}{how}",
         now,
         effects,
+        tr=tr,
         event="assigned",
         agent_id=agent.id,
         automatic=by is None,

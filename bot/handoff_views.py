@@ -72,4 +72,6 @@ def thread_message_json(row: MessageRow, agent_names: dict[int, str]) -> dict[st
         "agent_id": row.agent_id,
         "agent_name": agent_names.get(row.agent_id) if row.agent_id else None,
         "event": (row.payload or {}).get("event") if row.sender == "system" else None,
+        # A system entry in each console language (older entries have only `text`).
+        "texts": (row.payload or {}).get("texts") if row.sender == "system" else None,
     }

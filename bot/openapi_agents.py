@@ -256,6 +256,12 @@ AGENT_SCHEMAS: dict[str, Any] = {
                         "description": "system entries: queued, assigned, released, closed, "
                         "timeout, rated",
                     },
+                    "texts": {
+                        "type": ["object", "null"],
+                        "additionalProperties": {"type": "string"},
+                        "description": "system entries: the entry by language (en, tr); "
+                        "`text` is the English one",
+                    },
                 },
             },
         ]

@@ -124,14 +124,16 @@ class QueueWatch:
                 )
             except Unreachable:
                 pass
-            then = "back to the bot" if self._fallback == "bot" else "still queued"
+            to_bot = self._fallback == "bot"
             await system_note(
                 session,
                 conversation,
                 f"No agent claimed the conversation within {self._timeout:g} s; "
-                f"the customer was told, {then}",
+                f"the customer was told, {'back to the bot' if to_bot else 'still queued'}",
                 now,
                 effects,
+                tr=f"{self._timeout:g} sn içinde hiçbir temsilci konuşmayı almadı; müşteriye "
+                f"bilgi verildi, {'konuşma bota döndü' if to_bot else 'kuyrukta bekliyor'}",
                 event="timeout",
                 fallback=self._fallback,
             )

@@ -62,6 +62,7 @@ async def capture(
             f"Customer rated the conversation {score}/5" + (f": {comment}" if comment else ""),
             now,
             effects,
+            tr=f"Müşteri konuşmaya {score}/5 puan verdi" + (f": {comment}" if comment else ""),
             event="rated",
             score=score,
         )

@@ -72,9 +72,15 @@ async def system_note(
     text: str,
     now: datetime,
     effects: Effects,
+    *,
+    tr: str,
     **details: Any,
 ) -> MessageRow:
-    """An entry agents see in the thread ("Conversation assigned to Ayşe"); never sent."""
+    """An entry agents see in the thread ("Conversation assigned to Ayşe"); never sent.
+
+    `text` (English) is what the API and Slack show; the console shows the entry in its own
+    language, so `tr` carries the Turkish wording next to it.
+    """
     row = await messages.insert_outbound(
         session,
         {
@@ -85,7 +91,7 @@ async def system_note(
             "sender": Sender.SYSTEM,
             "kind": "event",
             "text": text,
-            "payload": details,
+            "payload": {**details, "texts": {"en": text, "tr": tr}},
             "note": True,
             "delivery_status": "",
             "created_at": now,

@@ -230,6 +230,10 @@ async def test_agent_takes_over_a_web_chat_and_hands_it_back(
     await expect(customer_msg.get_by_test_id("channel")).to_have_text("Web")
     await expect(agent.messages(sender="bot").filter(has_text="temsilci")).to_have_count(1)
     await expect(agent.system("queued")).to_have_count(1)
+    # System entries in the console's language: Turkish here, English after a switch.
+    await expect(agent.system("queued")).to_contain_text(
+        "Temsilci bekleniyor: müşteri bir temsilci istedi"
+    )
     panel = agent.tid("customer-body")
     await expect(panel.get_by_test_id("identity")).to_have_count(1)
     await expect(panel.get_by_test_id("identity")).to_contain_text("ilk temas")
@@ -240,6 +244,13 @@ async def test_agent_takes_over_a_web_chat_and_hands_it_back(
     await expect(agent.tid("thread-meta").get_by_test_id("state")).to_have_text("Temsilcide")
     await expect(agent.tid("assignee")).to_have_text("Atanan: Ayşe Yılmaz")
     await expect(agent.system("assigned")).to_have_count(1)
+    await expect(agent.system("assigned")).to_contain_text("Ayşe Yılmaz konuşmayı üstlendi")
+    await agent.tid("lang-toggle-app").click()
+    await expect(agent.system("queued")).to_contain_text(
+        "Waiting for an agent: the customer asked for a person"
+    )
+    await expect(agent.system("assigned")).to_contain_text("Conversation assigned to Ayşe Yılmaz")
+    await agent.tid("lang-toggle-app").click()
     await expect(agent.tid("action-claim")).to_be_hidden()
     await expect(agent.tid("count-mine")).to_have_text("1")
     await expect(agent.tid("count-queue")).to_have_text("0")

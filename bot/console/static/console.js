@@ -565,7 +565,7 @@
       let who = "";
       if (last.note && last.sender === "agent") who = t("note.badge") + ": ";
       else if (last.sender !== "customer") who = t("sender." + last.sender) + ": ";
-      lastText = who + last.text;
+      lastText = who + (last.sender === "system" ? systemText(last) : last.text);
     }
     const tags = [channelBadge(c.last_channel)];
     if (c.state === "queued" && c.handoff_reason) {
@@ -728,9 +728,14 @@
     } catch (_err) { /* a reconnect resyncs */ }
   }
 
+  // A system entry in the console's language when the server gave its wordings.
+  function systemText(m) {
+    return (m.texts && m.texts[state.lang]) || m.text;
+  }
+
   function announceMessage(m) {
     if (m.sender === "system") {
-      announce(m.text);
+      announce(systemText(m));
       return;
     }
     if (m.agent_id && state.me && m.agent_id === state.me.id) return; // one's own words
@@ -923,7 +928,7 @@
           class: "divider",
           dataset: { messageId: String(m.id), sender: "system", event: m.event || "", testid: "system-entry" },
         },
-        [h("span", { class: "divider-text" }, [h("span", { text: m.text }), timeNode(m.created_at)])],
+        [h("span", { class: "divider-text" }, [h("span", { text: systemText(m) }), timeNode(m.created_at)])],
       );
     }
     const direction = m.direction === "in" ? "in" : "out";
