@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -47,6 +47,7 @@ T = TypeVar("T")
 
 CONNECT_TIMEOUT = 2.0  # seconds to open a TCP connection before calling Redis down
 COMMAND_TIMEOUT = 5.0  # seconds for one command's reply
+MAX_CONNECTIONS = 50  # command connections per process (the pub/sub link is its own)
 CONFIRM_TIMEOUT = 5.0  # seconds for a (un)subscribe to be confirmed on the pub/sub link
 POLL_INTERVAL = 1.0  # the reader wakes this often to run the heartbeat
 HEARTBEAT_IDLE = 10.0  # ping the pub/sub link after this long without traffic...
@@ -374,9 +375,19 @@ class RedisCoordination(Coordination):
             "socket_keepalive": True,
             "retry": Retry(NoBackoff(), 0),  # retries are decided here, per operation
         }
-        # health_check_interval pings a pooled connection idle for 30 s before reuse.
-        self._client: Redis = Redis.from_url(
-            url, client_name=f"{name}cmd", health_check_interval=30, **options
+        # health_check_interval pings a pooled connection idle for 30 s before reuse. The pool
+        # is bounded and blocking: a burst of commands (a lock per conversation, publishes)
+        # waits for a free connection instead of failing with "Too many connections", which
+        # redis-py's default pool (100) does at once.
+        self._client: Redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(
+                url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=COMMAND_TIMEOUT,
+                client_name=f"{name}cmd",
+                health_check_interval=30,
+                **options,
+            )
         )
         # The pub/sub link: no error is "retryable", so redis-py never reconnects it behind
         # the hub's back (a reader and a writer reconnecting one socket at once corrupt it);

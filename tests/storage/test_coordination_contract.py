@@ -103,6 +103,16 @@ async def test_lock_is_exclusive_between_workers(pair: Pair) -> None:
     assert await b.try_lock("conv:2", "w2", 5)  # keys are independent
 
 
+async def test_a_burst_of_commands_waits_for_connections_instead_of_failing(
+    coord: Coordination,
+) -> None:
+    """A worker with hundreds of conversations takes hundreds of locks at once: more than
+    a connection pool holds, and none of them may fail for that."""
+    taken = await asyncio.gather(*(coord.try_lock(f"conv:{n}", "w1", 5) for n in range(300)))
+    assert taken == [True] * 300
+    await asyncio.gather(*(coord.unlock(f"conv:{n}", "w1") for n in range(300)))
+
+
 async def test_lock_expires(pair: Pair) -> None:
     a, b = pair
     assert await a.try_lock("conv:1", "w1", 0.2)
