@@ -82,6 +82,9 @@ class IdentityResolver:
         """
         keys = [self._canonical(event) for event in events]
         known = await customers.find_identities(session, keys)
+        # Every known sender's row is locked first, all in id order, so that concurrent
+        # batches cannot deadlock on them; the full path below then updates rows it holds.
+        await customers.touch_identities(session, known.values(), now)
         resolved: list[IdentityRow] = []
         plain: list[IdentityRow] = []
         for event, key in zip(events, keys, strict=True):
@@ -91,9 +94,10 @@ class IdentityResolver:
                 resolved.append(identity)
             else:
                 resolved.append(await self.resolve_sender(session, event, now))
-        # After the others: a merge among them may have moved a plain sender's identity to
-        # another customer, and the UPDATE reports where each identity belongs now.
-        await customers.touch_identities(session, plain, now)
+        if len(plain) < len(events):
+            # A merge on the full path may have moved a plain sender's identity to another
+            # customer: the UPDATE (of rows this transaction holds) reports where each is now.
+            await customers.touch_identities(session, plain, now)
         return resolved
 
     @staticmethod
