@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.model import utcnow
 from storage import conversations, customers, messages
 from storage.tables import ConversationRow, IdentityRow, MessageRow
+from tests.storage.rows import inbound_row
 
 
 async def test_find_identities_matches_find_identity(sessions) -> None:
@@ -97,23 +98,9 @@ async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sess
         thread = await conversations.open_conversation(s, identity.customer_id, now)
 
         def row(pmid: str, channel: str = "sms") -> dict:
-            return {
-                "conversation_id": thread.id,
-                "customer_id": identity.customer_id,
-                "direction": "in",
-                "channel": channel,
-                "provider": "twilio",
-                "sender": "customer",
-                "kind": "text",
-                "text": pmid,
-                "payload": {},
-                "media": [],
-                "address": {},
-                "provider_message_id": pmid,
-                "turn_status": "pending",
-                "note": False,
-                "created_at": now,
-            }
+            return inbound_row(
+                thread.id, identity.customer_id, pmid, channel=channel, text=pmid, created_at=now
+            )
 
         earlier, _ = await messages.insert_inbound(s, row("SM1"))
         stored = await messages.insert_inbound_many(

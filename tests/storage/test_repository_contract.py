@@ -9,25 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import DELIVERY_RANK, utcnow
 from storage import conversations, customers, messages, outbox, turn_state
-
-
-def _inbound(conversation_id: int, customer_id: int, provider_id: str, text: str = "hi") -> dict:
-    return {
-        "conversation_id": conversation_id,
-        "customer_id": customer_id,
-        "direction": "in",
-        "channel": "sms",
-        "provider": "twilio",
-        "sender": "customer",
-        "kind": "text",
-        "text": text,
-        "payload": {},
-        "media": [],
-        "address": {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"},
-        "provider_message_id": provider_id,
-        "turn_status": "pending",
-        "created_at": utcnow(),
-    }
+from tests.storage.rows import inbound_row
 
 
 async def _customer_and_thread(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
@@ -72,13 +54,13 @@ async def test_inbound_dedupes_on_channel_and_provider_id(sessions) -> None:
     customer_id, conversation_id = await _customer_and_thread(sessions)
     async with sessions() as s, s.begin():
         first, dup1 = await messages.insert_inbound(
-            s, _inbound(conversation_id, customer_id, "SM1")
+            s, inbound_row(conversation_id, customer_id, "SM1")
         )
         second, dup2 = await messages.insert_inbound(
-            s, _inbound(conversation_id, customer_id, "SM1")
+            s, inbound_row(conversation_id, customer_id, "SM1")
         )
         other, dup3 = await messages.insert_inbound(
-            s, _inbound(conversation_id, customer_id, "SM2")
+            s, inbound_row(conversation_id, customer_id, "SM2")
         )
     assert (dup1, dup2, dup3) == (False, True, False)
     assert first == second != other
@@ -89,7 +71,7 @@ async def test_pending_turns_are_ordered_and_finished_once(sessions) -> None:
     async with sessions() as s, s.begin():
         for i in range(3):
             await messages.insert_inbound(
-                s, _inbound(conversation_id, customer_id, f"P{i}", f"m{i}")
+                s, inbound_row(conversation_id, customer_id, f"P{i}", text=f"m{i}")
             )
     async with sessions() as s:
         assert await messages.pending_conversations(s) == [conversation_id]

@@ -9,28 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.model import utcnow
 from storage import conversations, customers, messages, turn_state
 from storage.tables import ConversationRow, OutboxRow
+from tests.storage.rows import inbound_row
 
 
 def _message(conversation_id: int, customer_id: int, n: int, **extra: object) -> dict:
-    values = {
-        "conversation_id": conversation_id,
-        "customer_id": customer_id,
-        "direction": "in",
-        "channel": "sms",
-        "provider": "twilio",
-        "sender": "customer",
-        "kind": "text",
-        "text": f"m{n}",
-        "payload": {},
-        "media": [],
-        "address": {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"},
-        "provider_message_id": f"SM{conversation_id}-{n}",
-        "turn_status": "pending",
-        "note": False,
-        "created_at": utcnow(),
-    }
-    values.update(extra)
-    return values
+    provider_id = f"SM{conversation_id}-{n}"
+    return inbound_row(conversation_id, customer_id, provider_id, text=f"m{n}", **extra)
 
 
 async def _customer(sessions: async_sessionmaker[AsyncSession], phone: str, count: int) -> int:
