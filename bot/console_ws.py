@@ -40,7 +40,10 @@ def add_routes(app: web.Application, runtime: Runtime, auth: AgentAuth) -> None:
         if token.strip() and agent is None:
             return error(401, "unauthorized", "Wrong token.")
         ws = web.WebSocketResponse(heartbeat=30.0)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # the client left during the handshake: nobody to serve
+            return ws
         agent = agent or await _auth_frame(ws, auth)
         if agent is None:
             await ws.close(code=4401, message=b"unauthorized")

@@ -133,7 +133,10 @@ def mount(app: web.Application, sim: Simulation) -> None:
     async def websocket(request: web.Request) -> web.StreamResponse:
         after = request.query.get("after", "0")
         socket = web.WebSocketResponse(heartbeat=30.0)
-        await socket.prepare(request)
+        try:
+            await socket.prepare(request)
+        except ConnectionError:  # the client left during the handshake: nobody to serve
+            return socket
         queue = sim.feed.subscribe()
         forward = asyncio.create_task(_forward(socket, queue))
         try:

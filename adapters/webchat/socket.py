@@ -53,7 +53,10 @@ class WebchatSocket:
         # Frames larger than the text limit are answered with an error frame; only absurdly
         # large ones (over 16 times the limit) make aiohttp close the socket.
         ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=max(65536, self._max_text * 16))
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # the client left during the handshake: nobody to serve
+            return ws
         opened = await self._open_session(ws, request.query.get("session", ""))
         if opened is None:
             return ws
