@@ -50,9 +50,16 @@ class RawRequest:
                 return value
         return ""
 
+    # The parsed form, filled on first use: verifying and parsing both read it.
+    _form: list[tuple[str, str]] | None = field(default=None, init=False, repr=False, compare=False)
+
     def form(self) -> list[tuple[str, str]]:
         """Form parameters, blank values kept (Twilio signs over them too)."""
-        return parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        if self._form is None:
+            parsed = parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+            object.__setattr__(self, "_form", parsed)  # frozen: a cache, not a change
+            return parsed
+        return self._form
 
 
 @dataclass(frozen=True, slots=True)
