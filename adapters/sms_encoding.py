@@ -66,8 +66,11 @@ def split(text: str) -> list[str]:
         return []
     enc = encoding(text)
     single, multi = (GSM7_SINGLE, GSM7_MULTI) if enc == "GSM-7" else (UCS2_SINGLE, UCS2_MULTI)
-    if _length(text, enc) <= single:
+    length = _length(text, enc)
+    if length <= single:
         return [text]
+    if length == len(text):  # every character one unit: plain slices, nothing straddles
+        return [text[i : i + multi] for i in range(0, length, multi)]
     units = _units(text, enc)
     parts: list[str] = []
     start, used = 0, 0
@@ -82,6 +85,15 @@ def split(text: str) -> list[str]:
 
 def segments(text: str) -> int:
     """How many SMS segments the text is billed as (0 for an empty text)."""
+    if not text:
+        return 0
+    enc = encoding(text)
+    single, multi = (GSM7_SINGLE, GSM7_MULTI) if enc == "GSM-7" else (UCS2_SINGLE, UCS2_MULTI)
+    length = _length(text, enc)
+    if length <= single:
+        return 1
+    if length == len(text):  # no two-unit characters, so no boundary moves: plain division
+        return -(-length // multi)
     return len(split(text))
 
 

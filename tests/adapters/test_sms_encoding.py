@@ -122,3 +122,30 @@ def test_counts_agree_with_per_character_costs() -> None:
         assert sms_encoding.is_gsm7(text) == all(
             ch in sms_encoding.GSM7_BASIC or ch in sms_encoding.GSM7_EXTENSION for ch in text
         )
+
+
+def _walked(text: str) -> list[str]:
+    """Segments cut character by character, the way the network counts them."""
+    enc = sms_encoding.encoding(text)
+    units = sms_encoding._units(text, enc)
+    if sum(units) <= (160 if enc == "GSM-7" else 70):
+        return [text] if text else []
+    limit = 153 if enc == "GSM-7" else 67
+    parts, start, used = [], 0, 0
+    for i, cost in enumerate(units):
+        if used + cost > limit:
+            parts.append(text[start:i])
+            start, used = i, 0
+        used += cost
+    return [*parts, text[start:]]
+
+
+def test_the_one_unit_shortcuts_cut_where_the_walk_cuts() -> None:
+    """`split` and `segments` skip the walk when every character is one unit; with or
+    without two-unit characters they must agree with it."""
+    rng = random.Random(11)
+    for alphabet in ("ab 1\n.", "abçşğıİ ", "ab€[ ", "abş😀 "):
+        for _ in range(300):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 700)))
+            assert sms_encoding.split(text) == _walked(text)
+            assert segments(text) == len(_walked(text))
