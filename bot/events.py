@@ -11,7 +11,6 @@ was stored into an error for the provider (which would retry it) or fail the tur
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -35,10 +34,8 @@ class EventBus:
             if conversation_id is None:
                 await self._coordination.publish(CONSOLE_TOPIC, event)
             else:  # together: one round trip to Redis for both
-                await asyncio.gather(
-                    self._coordination.publish(conversation_topic(conversation_id), event),
-                    self._coordination.publish(CONSOLE_TOPIC, event),
-                )
+                topics = (conversation_topic(conversation_id), CONSOLE_TOPIC)
+                await self._coordination.publish_many(topics, event)
         except Exception as exc:
             log.warning("live event not published (%s): %s", event.get("type"), exc)
 

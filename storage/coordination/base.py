@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -44,9 +45,13 @@ class Coordination(ABC):
     async def forget(self, key: str) -> None:
         """Drop a claim (when the work it guarded failed and must be retried)."""
 
-    @abstractmethod
     async def publish(self, topic: str, message: dict[str, Any]) -> int:
         """Send to every current subscriber of `topic`; returns how many received it."""
+        return await self.publish_many((topic,), message)
+
+    @abstractmethod
+    async def publish_many(self, topics: Sequence[str], message: dict[str, Any]) -> int:
+        """`publish` to each topic in turn, at the cost of one; returns the deliveries."""
 
     @abstractmethod
     async def subscribe(self, *topics: str) -> Subscription: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from typing import Any
 
 from storage.coordination.base import Coordination, Subscription
@@ -69,11 +70,14 @@ class MemoryCoordination(Coordination):
     async def forget(self, key: str) -> None:
         self._claims.pop(key, None)
 
-    async def publish(self, topic: str, message: dict[str, Any]) -> int:
-        subscribers = list(self._subscribers.get(topic, ()))
-        for sub in subscribers:
-            sub.queue.put_nowait(message)
-        return len(subscribers)
+    async def publish_many(self, topics: Sequence[str], message: dict[str, Any]) -> int:
+        delivered = 0
+        for topic in topics:
+            subscribers = list(self._subscribers.get(topic, ()))
+            for sub in subscribers:
+                sub.queue.put_nowait(message)
+            delivered += len(subscribers)
+        return delivered
 
     async def subscribe(self, *topics: str) -> Subscription:
         sub = _MemorySubscription(self, topics)

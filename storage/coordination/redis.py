@@ -30,7 +30,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from redis import exceptions as redis_errors
@@ -72,6 +72,9 @@ class CoordinationUnavailable(ConnectionError):
 
 
 # Take or renew the lock when it is free or already ours (same semantics as in-process).
+# One queued publish: its channels, the JSON, and who waits for the deliveries.
+_Publish = tuple[tuple[str, ...], str, asyncio.Future[int]]
+
 _TRY_LOCK = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
@@ -395,7 +398,7 @@ class RedisCoordination(Coordination):
         options["retry"] = Retry(NoBackoff(), 0, supported_errors=())
         self._pubsub_client: Redis = Redis.from_url(url, client_name=f"{name}pubsub", **options)
         self._hub = _PubSubHub(self._pubsub_client)
-        self._publishes: list[tuple[str, str, asyncio.Future[int]]] = []
+        self._publishes: list[_Publish] = []
         self._publisher: asyncio.Task[None] | None = None
         self._try_lock = self._client.register_script(_TRY_LOCK)
         self._extend_lock = self._client.register_script(_EXTEND_LOCK)
@@ -440,12 +443,13 @@ class RedisCoordination(Coordination):
     async def forget(self, key: str) -> None:
         await self._run("forget", lambda: self._client.delete(self._key("claim", key)))
 
-    async def publish(self, topic: str, message: dict[str, Any]) -> int:
+    async def publish_many(self, topics: Sequence[str], message: dict[str, Any]) -> int:
         """Queued, then sent with the other publishes of this moment in one pipeline: one
         round trip for many events instead of one each (each message changes 2-3 times)."""
         data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._publishes.append((self._key("topic", topic), data, future))
+        channels = tuple(self._key("topic", topic) for topic in topics)
+        self._publishes.append((channels, data, future))
         if self._publisher is None or self._publisher.done():
             self._publisher = asyncio.create_task(self._send_publishes())
         return await future
@@ -454,22 +458,28 @@ class RedisCoordination(Coordination):
         while self._publishes:
             batch, self._publishes = self._publishes, []
             try:
-                counts = await self._run(
-                    "publish", lambda batch=batch: self._pipeline_publish(batch), idempotent=False
+                counts = iter(
+                    await self._run(
+                        "publish",
+                        lambda batch=batch: self._pipeline_publish(batch),
+                        idempotent=False,
+                    )
                 )
             except Exception as exc:
                 for _, _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            for (_, _, future), count in zip(batch, counts, strict=True):
+            for channels, _, future in batch:  # the pipeline answers one count per channel
+                delivered = sum(int(next(counts)) for _ in channels)
                 if not future.done():
-                    future.set_result(int(count))
+                    future.set_result(delivered)
 
-    async def _pipeline_publish(self, batch: list[tuple[str, str, asyncio.Future[int]]]) -> Any:
+    async def _pipeline_publish(self, batch: list[_Publish]) -> Any:
         async with self._client.pipeline(transaction=False) as pipe:
-            for channel, data, _ in batch:
-                pipe.publish(channel, data)
+            for channels, data, _ in batch:
+                for channel in channels:
+                    pipe.publish(channel, data)
             return await pipe.execute()
 
     async def subscribe(self, *topics: str) -> Subscription:

@@ -210,6 +210,24 @@ async def test_concurrent_publishes_all_arrive_in_call_order(pair: Pair) -> None
     assert received == [{"n": n} for n in range(90) if n % 3 != 2]
 
 
+async def test_publish_many_reaches_each_topic_and_counts_every_delivery(pair: Pair) -> None:
+    a, b = pair
+    async with (
+        await a.subscribe("conversation:7") as thread,
+        await b.subscribe("console") as console,
+        await a.subscribe("conversation:8") as other,
+    ):
+        counts = await asyncio.gather(
+            b.publish_many(("conversation:7", "console"), {"n": 1}),
+            b.publish_many(("conversation:9", "console"), {"n": 2}),
+            b.publish_many(("conversation:9",), {"n": 3}),
+        )
+        assert counts == [2, 1, 0]
+        assert [await thread.get(timeout=2)] == [{"n": 1}]
+        assert [await console.get(timeout=2) for _ in range(2)] == [{"n": 1}, {"n": 2}]
+        assert await other.get(timeout=0.2) is None
+
+
 async def test_messages_round_trip_as_json(pair: Pair) -> None:
     a, b = pair
     message = {"text": "¡Hola, 世界! 👋", "buttons": [{"id": "yes"}], "n": 1.5, "x": None}
