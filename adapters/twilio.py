@@ -16,7 +16,7 @@ import base64
 import hmac
 import json
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 from multidict import MultiDict
@@ -198,10 +198,12 @@ class TwilioAdapter(ChannelAdapter):
         answer = await provider_http.post(
             self._session,
             url,
-            data=form,
+            # Encoded here: aiohttp's FormData costs more than the rest of the request.
+            data=urlencode(form).encode(),
             headers={
                 "Accept": "application/json",
                 "Authorization": basic_auth(sid, self.settings.twilio_auth_token),
+                "Content-Type": "application/x-www-form-urlencoded",
             },
         )
         body = answer.json()
