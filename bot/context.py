@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -42,8 +42,8 @@ class TranscriptEntry(NamedTuple):  # a tuple: twenty of them are built for ever
 
 
 class Transcript(Sequence[TranscriptEntry]):
-    """The customer's latest messages, oldest first. The entries are built from the rows on
-    first use: most turns never look at them."""
+    """The customer's latest messages, oldest first, built from the stored rows on first
+    use."""
 
     __slots__ = ("_entries", "_rows")
 
@@ -107,7 +107,7 @@ class TurnContext:
         customer: CustomerView,
         conversation: ConversationView,
         dialog: DialogState,
-        transcript: Sequence[TranscriptEntry],
+        history: Callable[[], Awaitable[Sequence[Any]]] | None,
         matcher: IntentMatcher | None,
         language: str,
         memory: dict[str, Any],
@@ -117,7 +117,8 @@ class TurnContext:
         self.customer = customer
         self.conversation = conversation
         self.dialog = dialog
-        self.transcript = transcript
+        self._history = history
+        self._transcript: Transcript | None = None
         self.language = language
         # Conversation-scoped facts the core keeps across turns (offered buttons, misses).
         self.memory = memory
@@ -147,6 +148,16 @@ class TurnContext:
         if self._matcher is None or not self.text.strip():
             return None
         return self._matcher.match(self.text)
+
+    async def transcript(self) -> Transcript:
+        """The customer's latest messages on every channel, oldest first, this one included.
+
+        Read from storage when first asked for (then kept for the turn): most turns never
+        look back, and reading twenty rows for each of them would cost more than the rest
+        of the turn's reads."""
+        if self._transcript is None:
+            self._transcript = Transcript(await self._history() if self._history else [])
+        return self._transcript
 
     def t(self, tr: str, en: str) -> str:
         """Pick the Turkish or English wording for this customer."""

@@ -25,7 +25,6 @@ from bot.context import (
     ConversationView,
     CustomerView,
     DialogState,
-    Transcript,
     TurnContext,
 )
 from bot.events import EventBus
@@ -128,8 +127,12 @@ class TurnRunner:
     async def _read_batch(
         session: AsyncSession, conversation_ids: list[int]
     ) -> list[turn_state.TurnInput | None]:
-        found = await turn_state.next_turns(session, conversation_ids, TRANSCRIPT_SIZE)
+        found = await turn_state.next_turns(session, conversation_ids)
         return [found.get(cid) for cid in conversation_ids]
+
+    async def _latest_messages(self, customer_id: int) -> list[Any]:
+        async with self._sessions() as session:
+            return await turn_state.latest_messages(session, customer_id, TRANSCRIPT_SIZE)
 
     async def sweep(self) -> None:
         """Pick up conversations with pending messages: after a restart, a crash elsewhere,
@@ -233,7 +236,7 @@ class TurnRunner:
     async def _run_turn(self, turn: turn_state.TurnInput) -> None:
         started = time.perf_counter()
         row, conversation, customer = turn.message, turn.conversation, turn.customer
-        identities, history = turn.identities, turn.transcript
+        identities = turn.identities
         memory: dict[str, Any] = dict(conversation.dialog or {})
         inbound = _inbound_from_row(row)
         _map_numbered_answer(inbound, memory)
@@ -255,7 +258,7 @@ class TurnRunner:
                 last_inbound=dict(conversation.last_inbound or {}),
             ),
             dialog=DialogState.from_dict(memory.get("dialog")),
-            transcript=Transcript(history),
+            history=lambda: self._latest_messages(customer.id),
             matcher=self._matcher,
             language=language,
             memory=memory,

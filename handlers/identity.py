@@ -6,6 +6,7 @@ import re
 
 from bot import filters as F
 from bot.context import TurnContext
+from bot.identity import LINK_CODE
 from bot.phones import find_phone
 from bot.router import Router
 from bot.textnorm import normalize
@@ -39,8 +40,14 @@ def build() -> Router:
 
     @router.message(lambda ctx: bool(ctx.message.extra.get("linked_by_code")))
     async def arrived_with_code(ctx: TurnContext) -> None:
+        # The bot's last word before the switch (its open question), not the link offer.
         last_bot = next(
-            (m.text for m in reversed(ctx.transcript) if m.sender == "bot" and m.text), ""
+            (
+                m.text
+                for m in reversed(await ctx.transcript())
+                if m.sender == "bot" and m.text and not LINK_CODE.search(m.text)
+            ),
+            "",
         )
         text = ctx.t(
             "Hoş geldiniz! Konuşmamıza buradan, kaldığımız yerden devam ediyoruz.",

@@ -103,35 +103,6 @@ _IDENTITIES_BY_CUSTOMER = (
 )
 
 
-def _transcripts_query() -> Any:
-    """Each customer's latest `limit` messages: first the id each window starts at (an
-    index seek per customer), then a range scan per customer from there."""
-    inner = _MESSAGES.alias("latest")
-    start = (
-        select(inner.c.id)
-        .where(inner.c.customer_id == _CUSTOMERS.c.id, inner.c.note.is_(False))
-        .order_by(inner.c.id.desc())
-        .limit(1)
-        .offset(bindparam("skip", type_=Integer))
-        .scalar_subquery()
-    )
-    window = (
-        select(_CUSTOMERS.c.id.label("cid"), func.coalesce(start, 0).label("from_id"))
-        .where(_CUSTOMERS.c.id.in_(_IDS))
-        .subquery()
-    )
-    return (
-        select(_MESSAGES.c.customer_id, *_TRANSCRIPT.selected_columns)
-        .join(
-            window,
-            (_MESSAGES.c.customer_id == window.c.cid) & (_MESSAGES.c.id >= window.c.from_id),
-        )
-        .where(_MESSAGES.c.note.is_(False))
-        .order_by(_MESSAGES.c.customer_id, _MESSAGES.c.id)
-    )
-
-
-_TRANSCRIPTS = _transcripts_query()
 _FINISH_TURNS = (
     update(_MESSAGES)
     .where(_MESSAGES.c.id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
@@ -149,12 +120,9 @@ class TurnInput:
     conversation: Row[Any]
     customer: Row[Any]
     identities: list[Row[Any]]
-    transcript: list[Row[Any]]  # oldest first
 
 
-async def next_turn(
-    session: AsyncSession, conversation_id: int, transcript_size: int
-) -> TurnInput | None:
+async def next_turn(session: AsyncSession, conversation_id: int) -> TurnInput | None:
     message = (await session.execute(_NEXT_PENDING, {"cid": conversation_id})).first()
     if message is None:
         return None
@@ -162,11 +130,17 @@ async def next_turn(
     customer_id = message.customer_id
     customer = (await session.execute(_CUSTOMER, {"cid": customer_id})).one()
     identities = list(await session.execute(_IDENTITIES_OF, {"cid": customer_id}))
-    latest = list(
-        await session.execute(_TRANSCRIPT, {"cid": customer_id, "limit": transcript_size})
-    )
+    return TurnInput(message, conversation, customer, identities)
+
+
+async def latest_messages(session: AsyncSession, customer_id: int, limit: int) -> list[Row[Any]]:
+    """The customer's latest `limit` messages on every channel, notes left out, oldest first.
+
+    Read when a handler asks for the transcript, not with every turn: most turns never look,
+    and twenty rows a turn cost more than the rest of its reads."""
+    latest = list(await session.execute(_TRANSCRIPT, {"cid": customer_id, "limit": limit}))
     latest.reverse()
-    return TurnInput(message, conversation, customer, identities, latest)
+    return latest
 
 
 async def finish_turn(session: AsyncSession, message_id: int, status: str) -> bool:
@@ -195,9 +169,7 @@ async def save_dialog(
     await session.execute(_SAVE_DIALOG, {"cid": conversation_id, "dialog": dialog, "now": now})
 
 
-async def next_turns(
-    session: AsyncSession, conversation_ids: list[int], transcript_size: int
-) -> dict[int, TurnInput]:
+async def next_turns(session: AsyncSession, conversation_ids: list[int]) -> dict[int, TurnInput]:
     """`next_turn` for many conversations in five statements; those with nothing pending
     are left out."""
     heads = list(await session.execute(_HEADS, {"ids": padded(conversation_ids)}))
@@ -224,19 +196,12 @@ async def next_turns(
     identities: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
     for identity in await session.execute(_IDENTITIES_BY_CUSTOMER, {"ids": padded(customer_ids)}):
         identities[identity.customer_id].append(identity)
-    transcripts: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
-    rows = await session.execute(
-        _TRANSCRIPTS, {"ids": padded(customer_ids), "skip": max(0, transcript_size - 1)}
-    )
-    for row in rows:
-        transcripts[row.customer_id].append(row)
     return {
         m.conversation_id: TurnInput(
             m,
             conversations[m.conversation_id],
             customers[m.customer_id],
             identities[m.customer_id],
-            transcripts[m.customer_id],
         )
         for m in messages
         if m.conversation_id in conversations and m.customer_id in customers

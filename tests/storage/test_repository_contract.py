@@ -75,14 +75,14 @@ async def test_pending_turns_are_ordered_and_finished_once(sessions) -> None:
             )
     async with sessions() as s:
         assert await messages.pending_conversations(s) == [conversation_id]
-        turn = await turn_state.next_turn(s, conversation_id, 20)
+        turn = await turn_state.next_turn(s, conversation_id)
     head = turn.message if turn else None
     assert head is not None and head.text == "m0"
     async with sessions() as s, s.begin():
         assert await turn_state.finish_turn(s, head.id, "done") is True
         assert await turn_state.finish_turn(s, head.id, "done") is False
     async with sessions() as s:
-        turn = await turn_state.next_turn(s, conversation_id, 20)
+        turn = await turn_state.next_turn(s, conversation_id)
     nxt = turn.message if turn else None
     assert nxt is not None and nxt.text == "m1"
 

@@ -31,13 +31,12 @@ async def _customer(sessions: async_sessionmaker[AsyncSession], phone: str, coun
 
 
 async def test_batched_reads_match_single_reads(sessions) -> None:
-    # 30 messages: longer than the transcript window; 2: shorter; 0: nothing pending.
     busy = await _customer(sessions, "+905551110001", 30)
     short = await _customer(sessions, "+905551110002", 2)
-    idle = await _customer(sessions, "+905551110003", 0)
+    idle = await _customer(sessions, "+905551110003", 0)  # nothing pending
     async with sessions() as s:
-        batch = await turn_state.next_turns(s, [busy, short, idle], 20)
-        singles = {cid: await turn_state.next_turn(s, cid, 20) for cid in (busy, short, idle)}
+        batch = await turn_state.next_turns(s, [busy, short, idle])
+        singles = {cid: await turn_state.next_turn(s, cid) for cid in (busy, short, idle)}
     assert set(batch) == {busy, short} and singles[idle] is None
     for cid in (busy, short):
         got, want = batch[cid], singles[cid]
@@ -46,18 +45,28 @@ async def test_batched_reads_match_single_reads(sessions) -> None:
         assert tuple(got.conversation) == tuple(want.conversation)
         assert tuple(got.customer) == tuple(want.customer)
         assert [i.id for i in got.identities] == [i.id for i in want.identities]
-        assert [m.id for m in got.transcript] == [m.id for m in want.transcript]
-    assert len(batch[busy].transcript) == 20 and "m4" not in {
-        m.text for m in batch[busy].transcript
-    }
-    assert [m.text for m in batch[short].transcript] == ["m0", "m1"]
+
+
+async def test_latest_messages_are_the_last_ones_oldest_first_without_notes(sessions) -> None:
+    # 30 messages: longer than the window (the note at 4 falls outside it anyway); 6: shorter.
+    busy = await _customer(sessions, "+905551110006", 30)
+    short = await _customer(sessions, "+905551110007", 6)
+    async with sessions() as s:
+        customer_of = {
+            cid: (await s.get(ConversationRow, cid)).customer_id  # type: ignore[union-attr]
+            for cid in (busy, short)
+        }
+        latest = await turn_state.latest_messages(s, customer_of[busy], 20)
+        few = await turn_state.latest_messages(s, customer_of[short], 20)
+    assert [m.text for m in latest] == [f"m{n}" for n in range(10, 30)]
+    assert [m.text for m in few] == ["m0", "m1", "m2", "m3", "m5"]
 
 
 async def test_batched_writes_finish_each_turn_once(sessions) -> None:
     first = await _customer(sessions, "+905551110004", 1)
     second = await _customer(sessions, "+905551110005", 1)
     async with sessions() as s:
-        turns = await turn_state.next_turns(s, [first, second], 20)
+        turns = await turn_state.next_turns(s, [first, second])
     now = utcnow()
 
     def write(cid: int, replies: int) -> turn_state.TurnWrite:
@@ -81,14 +90,14 @@ async def test_batched_writes_finish_each_turn_once(sessions) -> None:
     assert {b["text"] for _, b in outbox} == {"r0", "r1"}
     assert dialogs[first] == {"step": first} and dialogs[second] == {"step": second}
     async with sessions() as s:
-        assert await turn_state.next_turns(s, [first, second], 20) == {}
+        assert await turn_state.next_turns(s, [first, second]) == {}
 
 
 async def test_two_turns_for_one_message_in_one_batch_answer_it_once(sessions) -> None:
     # A merge can move a pending message into a conversation whose turn is running.
     thread = await _customer(sessions, "+905551110006", 1)
     async with sessions() as s:
-        turn = (await turn_state.next_turns(s, [thread], 20))[thread]
+        turn = (await turn_state.next_turns(s, [thread]))[thread]
     row, now = turn.message, utcnow()
     reply = _message(thread, row.customer_id, 98, direction="out", sender="bot")
     reply.update(turn_status=None, provider_message_id=None, delivery_status="pending")
