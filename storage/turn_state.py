@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
-from storage.dialect import padded
+from storage.dialect import is_postgres, padded
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow, OutboxRow
 
 _MESSAGES = MessageRow.__table__
@@ -109,7 +109,11 @@ _FINISH_TURNS = (
     .values(turn_status=bindparam("status"))
     .returning(_MESSAGES.c.id)
 )
+# Ids in the order of the rows: SQLAlchemy correlates them on PostgreSQL, but on SQLite it can
+# only do that by inserting one row per statement. There one writer's multi-row INSERT takes
+# ascending rowids in VALUES order, so sorting the ids it returns is the same correlation.
 _INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGES_SQLITE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 
 
 @dataclass(slots=True)
@@ -240,8 +244,11 @@ async def write_turns(session: AsyncSession, turns: list[TurnWrite]) -> list[lis
     rows = [reply for t in done for reply in t.replies]
     reply_ids: list[int] = []
     if rows:
-        result = await session.execute(_INSERT_MESSAGES, [row for row, _, _ in rows])
-        reply_ids = list(result.scalars())
+        values = [row for row, _, _ in rows]
+        if is_postgres(session):
+            reply_ids = list((await session.execute(_INSERT_MESSAGES, values)).scalars())
+        else:
+            reply_ids = sorted((await session.execute(_INSERT_MESSAGES_SQLITE, values)).scalars())
         await session.execute(
             _INSERT_OUTBOX,
             [

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import utcnow
 from storage import conversations, customers, messages, turn_state
-from storage.tables import ConversationRow, OutboxRow
+from storage.tables import ConversationRow, MessageRow, OutboxRow
 from tests.storage.rows import inbound_row
 
 
@@ -49,8 +49,8 @@ async def test_batched_reads_match_single_reads(sessions) -> None:
 
 async def test_latest_messages_are_the_last_ones_oldest_first_without_notes(sessions) -> None:
     # 30 messages: longer than the window (the note at 4 falls outside it anyway); 6: shorter.
-    busy = await _customer(sessions, "+905551110006", 30)
-    short = await _customer(sessions, "+905551110007", 6)
+    busy = await _customer(sessions, "+905551110008", 30)
+    short = await _customer(sessions, "+905551110009", 6)
     async with sessions() as s:
         customer_of = {
             cid: (await s.get(ConversationRow, cid)).customer_id  # type: ignore[union-attr]
@@ -74,7 +74,8 @@ async def test_batched_writes_finish_each_turn_once(sessions) -> None:
         reply = _message(cid, row.customer_id, 99, direction="out", sender="bot")
         reply.update(turn_status=None, provider_message_id=None, delivery_status="pending")
         address = {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"}
-        rows = [({**reply, "text": f"r{i}"}, address, {"text": f"r{i}"}) for i in range(replies)]
+        texts = [f"{'r' if cid == first else 's'}{i}" for i in range(replies)]
+        rows = [({**reply, "text": t}, address, {"text": t}) for t in texts]
         return turn_state.TurnWrite(row.id, cid, "done", rows, {"step": cid}, now)
 
     async with sessions() as s, s.begin():
@@ -87,7 +88,12 @@ async def test_batched_writes_finish_each_turn_once(sessions) -> None:
         dialogs = dict((await s.execute(select(ConversationRow.id, ConversationRow.dialog))).all())
     reply_ids = [i for r in results for i in (r or [])]
     assert sorted(m for m, _ in outbox) == sorted(reply_ids)
-    assert {b["text"] for _, b in outbox} == {"r0", "r1"}
+    assert sorted(b["text"] for _, b in outbox) == ["r0", "r1", "s0"]
+    # Each id is its own reply's: the message and its outbox row say the same thing.
+    async with sessions() as s:
+        texts = dict((await s.execute(select(MessageRow.id, MessageRow.text))).all())
+    assert [[texts[i] for i in r or []] for r in results] == [["r0", "r1"], ["s0"]]
+    assert all(texts[m] == b["text"] for m, b in outbox)
     assert dialogs[first] == {"step": first} and dialogs[second] == {"step": second}
     async with sessions() as s:
         assert await turn_state.next_turns(s, [first, second]) == {}
