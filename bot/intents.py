@@ -332,6 +332,10 @@ class IntentMatcher:
         links = self._links.get(token)
         if links is not None:
             return links
+        if token.isdigit() and token not in self._weight:
+            # An order number is no typo of a word. Not cached either: numbers are an open
+            # set, and ten thousand of them would flush the words that repeat.
+            return {}
         links = {token: 1.0} if token in self._weight else {}
         # A word we know is taken as typed: "card" is not a typo of "care".
         edits = 0 if links else _max_edits(len(token))

@@ -214,6 +214,16 @@ def test_score_cache_changes_no_result() -> None:
     assert warm.rank("sipariş 77") == warm.rank("sipariş 5")
 
 
+def test_numbers_are_not_fuzzy_matched_nor_kept_in_the_word_cache() -> None:
+    matcher = IntentMatcher.from_yaml(INTENTS)
+    before = len(matcher._links)
+    for number in range(10_000, 10_200):
+        assert getattr(matcher.match(f"sipariş {number} nerede"), "name", None) == "order_status"
+    # The words repeat and stay cached; two hundred order numbers added nothing.
+    assert len(matcher._links) - before <= 3
+    assert matcher._link("10077") == {}
+
+
 # --- evaluation -------------------------------------------------------------------------------
 
 
