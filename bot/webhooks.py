@@ -89,8 +89,8 @@ class WebhookRoutes:
         return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
 
     def _acknowledge_later(self, adapter: ChannelAdapter, events: list) -> None:
-        if not events:
-            return
+        if not events or type(adapter).acknowledge is ChannelAdapter.acknowledge:
+            return  # nothing to do: no task per webhook for it
         task = asyncio.create_task(self._acknowledge(adapter, events))
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
