@@ -40,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from storage.coordination.base import Coordination, Subscription
+from storage.coordination.redis_batch import ScriptBatcher
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +407,7 @@ class RedisCoordination(Coordination):
         self._claim = self._client.register_script(_CLAIM)
         self._hit = self._client.register_script(_HIT)
         self._reserve = self._client.register_script(_RESERVE)
+        self._locks = ScriptBatcher(self._client, self._run)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
@@ -424,17 +426,18 @@ class RedisCoordination(Coordination):
                 error = exc
         raise CoordinationUnavailable(f"Redis unavailable ({what}): {error}") from error
 
+    # Lock calls of the same moment share a pipeline (see redis_batch.py).
     async def try_lock(self, key: str, owner: str, ttl: float) -> bool:
         keys, args = [self._key("lock", key)], [owner, _ms(ttl)]
-        return bool(await self._run("try_lock", lambda: self._try_lock(keys, args)))
+        return bool(await self._locks.call(self._try_lock, keys, args))
 
     async def extend_lock(self, key: str, owner: str, ttl: float) -> bool:
         keys, args = [self._key("lock", key)], [owner, _ms(ttl)]
-        return bool(await self._run("extend_lock", lambda: self._extend_lock(keys, args)))
+        return bool(await self._locks.call(self._extend_lock, keys, args))
 
     async def unlock(self, key: str, owner: str) -> None:
         keys, args = [self._key("lock", key)], [owner]
-        await self._run("unlock", lambda: self._unlock(keys, args))
+        await self._locks.call(self._unlock, keys, args)
 
     async def claim(self, key: str, ttl: float) -> bool:
         keys, args = [self._key("claim", key)], [uuid.uuid4().hex, _ms(ttl)]

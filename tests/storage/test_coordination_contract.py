@@ -113,6 +113,28 @@ async def test_a_burst_of_commands_waits_for_connections_instead_of_failing(
     await asyncio.gather(*(coord.unlock(f"conv:{n}", "w1") for n in range(300)))
 
 
+async def test_concurrent_lock_calls_each_get_their_own_answer(pair: Pair) -> None:
+    """Lock calls made together (Redis sends them in one pipeline) answer as if alone."""
+    a, b = pair
+    assert await a.try_lock("conv:held", "w1", 5)
+    answers = await asyncio.gather(
+        *(a.try_lock(f"conv:{n}", "w1", 5) for n in range(20)),
+        b.try_lock("conv:held", "w2", 5),
+        b.extend_lock("conv:held", "w2", 5),
+        a.extend_lock("conv:held", "w1", 5),
+        b.unlock("conv:held", "w2"),
+    )
+    assert answers == [True] * 20 + [False, False, True, None]
+    results = await asyncio.gather(
+        *(a.unlock(f"conv:{n}", "w1") for n in range(10)),
+        *(b.try_lock(f"conv:{n}", "w2", 5) for n in range(10, 20)),
+    )
+    assert results[10:] == [False] * 10  # still w1's
+    assert (
+        await asyncio.gather(*(b.try_lock(f"conv:{n}", "w2", 5) for n in range(10))) == [True] * 10
+    )
+
+
 async def test_lock_expires(pair: Pair) -> None:
     a, b = pair
     assert await a.try_lock("conv:1", "w1", 0.2)
@@ -368,6 +390,24 @@ async def test_redis_keys_are_prefixed_and_expire(
         ttls = [await admin.pttl(key) for key in keys]
     # Each key lives for its window (the sliding log keeps 1 ms more, rounding up).
     assert all(0 < ttl <= 30_001 for ttl in ttls), ttls
+
+
+async def test_locks_work_after_redis_forgets_its_scripts(
+    redis_setup: tuple[str, RedisCoordination, RedisCoordination],
+) -> None:
+    """A restarted Redis has no scripts: batched lock calls load them again by themselves."""
+    _prefix, a, b = redis_setup
+    admin = Redis.from_url(REDIS_URL)
+    try:
+        await admin.script_flush()
+    finally:
+        await admin.aclose()
+    taken = await asyncio.gather(*(a.try_lock(f"conv:{n}", "w1", 5) for n in range(5)))
+    assert taken == [True] * 5
+    assert await asyncio.gather(b.try_lock("conv:0", "w2", 5), b.unlock("conv:0", "w2")) == [
+        False,
+        None,
+    ]
 
 
 async def test_many_subscriptions_share_one_connection(
