@@ -32,7 +32,7 @@ class DialogState:
         return cls(step=raw.get("step"), data=dict(raw.get("data") or {}))
 
 
-class TranscriptEntry(NamedTuple):  # a tuple: twenty of them are built for every turn
+class TranscriptEntry(NamedTuple):  # a tuple: twenty are built whenever a handler looks
     id: int
     channel: str
     direction: str
