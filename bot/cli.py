@@ -15,10 +15,6 @@ log = logging.getLogger("omnigate")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from bot.app import create_app
-
     overrides: dict[str, object] = {}
     if args.host:
         overrides["host"] = args.host
@@ -34,8 +30,12 @@ def _serve(args: argparse.Namespace) -> int:
         from bot.workers import refusal, serve_workers
 
         if refusal(settings, args.workers) is None:  # a refused start touches nothing
-            _migrate_in_child(settings)
+            _run_migrate_child()  # the supervisor itself never loads SQLAlchemy (~55 MB)
         return serve_workers(settings, args.workers)
+    from aiohttp import web  # here: a supervisor of workers never loads the app
+
+    from bot.app import create_app
+
     _migrate_in_child(settings)
     app = create_app(settings)
     print(f"Omnigate on http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
@@ -70,6 +70,10 @@ def _migrate_in_child(settings: Settings) -> None:
     except Exception as exc:  # the database is down: the gateway's start says so
         log.warning("schema check failed: %s", exc)
         return
+    _run_migrate_child()
+
+
+def _run_migrate_child() -> None:
     result = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], check=False)
     if result.returncode != 0:
         log.warning("migration in a child process failed (exit %d)", result.returncode)
