@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,14 +88,33 @@ _SAVE_DIALOG = (
 
 # The same reads for many conversations at once (bot/turns.py batches concurrent turns).
 _IDS = bindparam("ids", expanding=True)
-_HEADS = (
-    select(_MESSAGES.c.conversation_id, func.min(_MESSAGES.c.id).label("id"))
-    .where(_MESSAGES.c.conversation_id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
-    .group_by(_MESSAGES.c.conversation_id)
-)
-_MESSAGES_BY_ID = select(*_TURN_MESSAGE).where(_MESSAGES.c.id.in_(_IDS))
-_CONVERSATIONS_BY_ID = select(*_CONVERSATION.selected_columns).where(_CONVERSATIONS.c.id.in_(_IDS))
-_CUSTOMERS_BY_ID = select(*_CUSTOMER.selected_columns).where(_CUSTOMERS.c.id.in_(_IDS))
+
+
+# Each conversation's first pending message with its conversation and customer, in one
+# statement (one snapshot, one round trip): the prefixed columns are theirs.
+def _heads_query() -> Any:
+    pending = _MESSAGES.alias("pending")
+    heads = (
+        select(func.min(pending.c.id))
+        .where(pending.c.conversation_id.in_(_IDS), pending.c.turn_status == "pending")
+        .group_by(pending.c.conversation_id)
+    )
+    return (
+        select(
+            *_TURN_MESSAGE,
+            *(c.label(f"conv_{c.name}") for c in _CONVERSATION.selected_columns),
+            *(c.label(f"cust_{c.name}") for c in _CUSTOMER.selected_columns),
+        )
+        .select_from(
+            _MESSAGES.join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id).join(
+                _CUSTOMERS, _CUSTOMERS.c.id == _MESSAGES.c.customer_id
+            )
+        )
+        .where(_MESSAGES.c.id.in_(heads))
+    )
+
+
+_HEADS = _heads_query()
 _IDENTITIES_BY_CUSTOMER = (
     select(_IDENTITIES.c.customer_id, *_IDENTITIES_OF.selected_columns)
     .where(_IDENTITIES.c.customer_id.in_(_IDS))
@@ -116,13 +135,28 @@ _INSERT_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter
 _INSERT_MESSAGES_SQLITE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 
 
+class ConversationInput(NamedTuple):
+    id: int
+    state: str
+    dialog: dict[str, Any] | None
+    last_channel: str
+    last_inbound: dict[str, Any] | None
+
+
+class CustomerInput(NamedTuple):
+    id: int
+    display_name: str
+    phone: str
+    email: str
+
+
 @dataclass(slots=True)
 class TurnInput:
     """The next pending message of a conversation and everything its turn reads."""
 
     message: Row[Any]
-    conversation: Row[Any]
-    customer: Row[Any]
+    conversation: ConversationInput
+    customer: CustomerInput
     identities: list[Row[Any]]
 
 
@@ -133,6 +167,7 @@ async def next_turn(session: AsyncSession, conversation_id: int) -> TurnInput | 
     conversation = (await session.execute(_CONVERSATION, {"cid": conversation_id})).one()
     customer_id = message.customer_id
     customer = (await session.execute(_CUSTOMER, {"cid": customer_id})).one()
+    conversation, customer = ConversationInput(*conversation), CustomerInput(*customer)
     identities = list(await session.execute(_IDENTITIES_OF, {"cid": customer_id}))
     return TurnInput(message, conversation, customer, identities)
 
@@ -174,41 +209,25 @@ async def save_dialog(
 
 
 async def next_turns(session: AsyncSession, conversation_ids: list[int]) -> dict[int, TurnInput]:
-    """`next_turn` for many conversations in five statements; those with nothing pending
+    """`next_turn` for many conversations in two statements; those with nothing pending
     are left out."""
     heads = list(await session.execute(_HEADS, {"ids": padded(conversation_ids)}))
     if not heads:
         return {}
-    head_of = {h.id: h.conversation_id for h in heads}
-    # The reads are separate statements: a merge or an erasure may land between them, so keep
-    # only the messages still pending in the conversation they head.
-    messages = [
-        m
-        for m in await session.execute(_MESSAGES_BY_ID, {"ids": padded(head_of)})
-        if m.turn_status == "pending" and head_of.get(m.id) == m.conversation_id
-    ]
-    customer_ids = sorted({m.customer_id for m in messages})
-    conversations = {
-        c.id: c
-        for c in await session.execute(
-            _CONVERSATIONS_BY_ID, {"ids": padded(m.conversation_id for m in messages)}
-        )
-    }
-    customers = {
-        c.id: c for c in await session.execute(_CUSTOMERS_BY_ID, {"ids": padded(customer_ids)})
-    }
+    customer_ids = sorted({h.customer_id for h in heads})
     identities: dict[int, list[Row[Any]]] = {cid: [] for cid in customer_ids}
     for identity in await session.execute(_IDENTITIES_BY_CUSTOMER, {"ids": padded(customer_ids)}):
         identities[identity.customer_id].append(identity)
     return {
-        m.conversation_id: TurnInput(
-            m,
-            conversations[m.conversation_id],
-            customers[m.customer_id],
-            identities[m.customer_id],
+        h.conversation_id: TurnInput(
+            h,
+            ConversationInput(
+                h.conv_id, h.conv_state, h.conv_dialog, h.conv_last_channel, h.conv_last_inbound
+            ),
+            CustomerInput(h.cust_id, h.cust_display_name, h.cust_phone, h.cust_email),
+            identities[h.customer_id],
         )
-        for m in messages
-        if m.conversation_id in conversations and m.customer_id in customers
+        for h in heads
     }
 
 
