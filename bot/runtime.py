@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.turns import TurnRunner
 from bot.webchat_host import WebchatHostImpl
 from storage.coordination import Coordination, create_coordination
-from storage.database import create_engine, session_factory
+from storage.database import create_engine, read_session_factory, session_factory
 from storage.dialect import insert_ignoring_conflicts
 from storage.migrate import migrate
 from storage.tables import KeyValue
@@ -102,6 +102,7 @@ class Runtime:
             identity_actions=self.identity_actions,
             handoff=self.handoff,
             writers=1 if settings.is_sqlite else 4,
+            read_sessions=read_session_factory(self.engine),
         )
         self.gateway = Gateway(
             self.sessions,

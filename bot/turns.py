@@ -80,6 +80,7 @@ class TurnRunner:
         identity_actions: IdentityActions | None = None,
         handoff: HandoffService | None = None,
         writers: int = 1,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
         self._coordination = coordination
@@ -101,7 +102,9 @@ class TurnRunner:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         # Concurrent turns share their reads and their commits (see storage/turn_state.py).
-        self._reads = GroupCommitter(sessions, apply_batch=self._read_batch, writers=writers)
+        self._reads = GroupCommitter(
+            read_sessions or sessions, apply_batch=self._read_batch, writers=writers
+        )
         self._writes = GroupCommitter(sessions, apply_batch=turn_state.write_turns, writers=writers)
 
     # -- scheduling -------------------------------------------------------------------------

@@ -80,3 +80,12 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for batches of plain reads. On PostgreSQL they run outside a transaction:
+    under READ COMMITTED every statement takes its own snapshot anyway, and BEGIN and COMMIT
+    would be two more round trips. SQLite keeps its (in-process, nearly free) transactions."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return session_factory(engine)
