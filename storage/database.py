@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from storage.sqlite_inloop import BUSY_TIMEOUT_MS, InLoopConnection
+if TYPE_CHECKING:  # imported where used: a PostgreSQL worker never loads sqlite3 (~1 MB)
+    from storage.sqlite_inloop import InLoopConnection
 
 
 def normalize_url(url: str) -> str:
@@ -57,6 +58,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
     """Statements run on the loop's thread (see storage/sqlite_inloop.py for why)."""
+    from storage.sqlite_inloop import InLoopConnection
+
     database = make_url(url).database or ":memory:"
 
     async def connect() -> InLoopConnection:
@@ -66,6 +69,8 @@ def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
+    from storage.sqlite_inloop import BUSY_TIMEOUT_MS
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
