@@ -40,7 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from storage.coordination.base import Coordination, Subscription
-from storage.coordination.redis_batch import ScriptBatcher
+from storage.coordination.redis_batch import CallQueue, ScriptCall, run_scripts
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,10 @@ class CoordinationUnavailable(ConnectionError):
     """Redis cannot be reached; the operation did not take effect and may be retried."""
 
 
-# Take or renew the lock when it is free or already ours (same semantics as in-process).
-# One queued publish: its channels, the JSON, and who waits for the deliveries.
-_Publish = tuple[tuple[str, ...], str, asyncio.Future[int]]
+# One queued publish: its channels and the JSON.
+_Publish = tuple[tuple[str, ...], str]
 
+# Take or renew the lock when it is free or already ours (same semantics as in-process).
 _TRY_LOCK = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
@@ -399,15 +399,20 @@ class RedisCoordination(Coordination):
         options["retry"] = Retry(NoBackoff(), 0, supported_errors=())
         self._pubsub_client: Redis = Redis.from_url(url, client_name=f"{name}pubsub", **options)
         self._hub = _PubSubHub(self._pubsub_client)
-        self._publishes: list[_Publish] = []
-        self._publisher: asyncio.Task[None] | None = None
+        # Calls of the same moment share a pipeline (see redis_batch.py). Lock scripts are
+        # idempotent, so a batch is retried whole; a publish is not.
+        self._publishes: CallQueue[_Publish] = CallQueue(
+            lambda batch: self._run("publish", lambda: self._publish_batch(batch), idempotent=False)
+        )
+        self._locks: CallQueue[ScriptCall] = CallQueue(
+            lambda batch: self._run("scripts", lambda: run_scripts(self._client, batch))
+        )
         self._try_lock = self._client.register_script(_TRY_LOCK)
         self._extend_lock = self._client.register_script(_EXTEND_LOCK)
         self._unlock = self._client.register_script(_UNLOCK)
         self._claim = self._client.register_script(_CLAIM)
         self._hit = self._client.register_script(_HIT)
         self._reserve = self._client.register_script(_RESERVE)
-        self._locks = ScriptBatcher(self._client, self._run)
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
@@ -426,18 +431,17 @@ class RedisCoordination(Coordination):
                 error = exc
         raise CoordinationUnavailable(f"Redis unavailable ({what}): {error}") from error
 
-    # Lock calls of the same moment share a pipeline (see redis_batch.py).
     async def try_lock(self, key: str, owner: str, ttl: float) -> bool:
         keys, args = [self._key("lock", key)], [owner, _ms(ttl)]
-        return bool(await self._locks.call(self._try_lock, keys, args))
+        return bool(await self._locks.call((self._try_lock, keys, args)))
 
     async def extend_lock(self, key: str, owner: str, ttl: float) -> bool:
         keys, args = [self._key("lock", key)], [owner, _ms(ttl)]
-        return bool(await self._locks.call(self._extend_lock, keys, args))
+        return bool(await self._locks.call((self._extend_lock, keys, args)))
 
     async def unlock(self, key: str, owner: str) -> None:
         keys, args = [self._key("lock", key)], [owner]
-        await self._locks.call(self._unlock, keys, args)
+        await self._locks.call((self._unlock, keys, args))
 
     async def claim(self, key: str, ttl: float) -> bool:
         keys, args = [self._key("claim", key)], [uuid.uuid4().hex, _ms(ttl)]
@@ -450,40 +454,17 @@ class RedisCoordination(Coordination):
         """Queued, then sent with the other publishes of this moment in one pipeline: one
         round trip for many events instead of one each (each message changes 2-3 times)."""
         data = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         channels = tuple(self._key("topic", topic) for topic in topics)
-        self._publishes.append((channels, data, future))
-        if self._publisher is None or self._publisher.done():
-            self._publisher = asyncio.create_task(self._send_publishes())
-        return await future
+        return int(await self._publishes.call((channels, data)))
 
-    async def _send_publishes(self) -> None:
-        while self._publishes:
-            batch, self._publishes = self._publishes, []
-            try:
-                counts = iter(
-                    await self._run(
-                        "publish",
-                        lambda batch=batch: self._pipeline_publish(batch),
-                        idempotent=False,
-                    )
-                )
-            except Exception as exc:
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for channels, _, future in batch:  # the pipeline answers one count per channel
-                delivered = sum(int(next(counts)) for _ in channels)
-                if not future.done():
-                    future.set_result(delivered)
-
-    async def _pipeline_publish(self, batch: list[_Publish]) -> Any:
+    async def _publish_batch(self, batch: list[_Publish]) -> list[int]:
         async with self._client.pipeline(transaction=False) as pipe:
-            for channels, data, _ in batch:
+            for channels, data in batch:
                 for channel in channels:
                     pipe.publish(channel, data)
-            return await pipe.execute()
+            counts = iter(await pipe.execute())
+        # The pipeline answers one count per channel; a publish delivered their sum.
+        return [sum(int(next(counts)) for _ in channels) for channels, _ in batch]
 
     async def subscribe(self, *topics: str) -> Subscription:
         channels = tuple(dict.fromkeys(self._key("topic", topic) for topic in topics))
@@ -512,8 +493,7 @@ class RedisCoordination(Coordination):
             return False
 
     async def close(self) -> None:
-        if self._publisher is not None and not self._publisher.done():
-            await asyncio.wait([self._publisher], timeout=COMMAND_TIMEOUT)  # send what's queued
+        await self._publishes.flush(COMMAND_TIMEOUT)  # send what's queued
         await self._hub.close()
         await self._client.aclose()
         await self._pubsub_client.aclose()
