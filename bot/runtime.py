@@ -83,6 +83,7 @@ class Runtime:
             settings,
             max_attempts=settings.outbox_max_attempts,
             poll_interval=settings.outbox_poll_interval,
+            concurrency=settings.outbox_concurrency,
             lease=settings.outbox_lease,
         )
         self.handoff = HandoffService(

@@ -15,6 +15,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,6 +47,7 @@ LEASE_SECONDS = 60.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 RECORD_RETRY = 0.5  # seconds between attempts to record a send the provider took
+LOOK_AHEAD = 256  # due heads read beyond a round's free slots, taken in the next rounds
 
 
 def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOFF_BASE) -> float:
@@ -90,10 +92,18 @@ class OutboxSender:
         # Names the process holding a lease (outbox.lease_owner): host, pid, then a nonce.
         self._owner = f"sender-{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._candidates: set[int] = set()  # conversations whose queues may have a due head
+        self._scan_now = True  # read every queue in the next round
+        self._next_scan = 0.0  # loop time of the next round that reads every queue
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def wake(self) -> None:
+    def wake(self, conversation_id: int | None = None) -> None:
+        """Rows may be due: in `conversation_id`'s queue, or anywhere (None)."""
+        if conversation_id is None:
+            self._scan_now = True
+        else:
+            self._candidates.add(conversation_id)
         self._wake.set()
 
     async def start(self) -> None:
@@ -103,7 +113,7 @@ class OutboxSender:
     async def stop(self, grace: float) -> None:
         """Flush what can be sent within `grace` seconds, then stop."""
         self._stopping = True
-        self._wake.set()
+        self.wake()
         if self._task:
             try:
                 await asyncio.wait_for(self._task, grace)
@@ -117,39 +127,68 @@ class OutboxSender:
 
         A slow provider holds only its own conversation's queue, never the others.
         """
+        loop = asyncio.get_running_loop()
         next_prune = 0.0
         while True:
-            loop_time = asyncio.get_running_loop().time()
-            if loop_time >= next_prune:
-                next_prune = loop_time + 600
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + 600
                 await self._prune()
             self._wake.clear()  # before leasing: a wake during the round is not lost
+            if self._stopping:
+                self._scan_now = True  # flushing: stop only when no queue has a due head
+            free = self._capacity - len(self._inflight)
             try:
-                leased = await self.lease_and_send(self._capacity - len(self._inflight))
+                leased = await self.lease_and_send(free)
             except Exception:
                 log.exception("outbox round failed")
                 leased = 0
             if self._stopping and leased == 0 and not self._inflight:
                 return
-            if leased == 0 or len(self._inflight) >= self._capacity:
+            if leased == 0 or leased == free:
+                # Full: a finishing send wakes the loop. Otherwise the next scan is the limit.
+                timeout = self._poll_interval if leased == free else self._next_scan - loop.time()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), max(0.0, timeout))
                 except TimeoutError:
                     pass
 
     async def lease_and_send(self, limit: int) -> int:
-        """Lease up to `limit` due heads of queues and start sending them. Returns how many."""
+        """Lease up to `limit` due heads of queues and start sending them. Returns how many.
+
+        A round reads the queues of the conversations it was woken for (a turn wrote replies,
+        a send finished): a few index seeks. Every `poll_interval`, and when woken for no
+        conversation in particular, it scans every queue instead, which finds retries come due,
+        expired leases of dead senders and rows other workers wrote. Due heads that do not fit
+        within `limit` are remembered, so the next rounds take them oldest first.
+        """
         if limit <= 0:
             return 0
+        loop_time = asyncio.get_running_loop().time()
+        scan = self._scan_now or loop_time >= self._next_scan
+        if scan:
+            self._scan_now = False
+            self._next_scan = loop_time + self._poll_interval
+            candidates = None
+        elif self._candidates:
+            candidates, self._candidates = self._candidates, set()
+        else:
+            return 0
         now = utcnow()
+        wanted = limit + LOOK_AHEAD
         async with self._sessions() as session, session.begin():
-            rows = await outbox.lease_due(session, self._owner, now, self._lease, limit)
+            heads = await outbox.due_heads(session, now, wanted, candidates)
+            rows = await outbox.lease(
+                session, [head.id for head in heads[:limit]], self._owner, now, self._lease
+            )
             # What the channel rules read, for all these rows at once (not a transaction each).
             found = await recipients(session, {r.message_id: a for r, a in self._to_plan(rows)})
+        self._candidates.update(head.conversation_id for head in heads[limit:])
+        if candidates is not None and len(heads) == wanted:  # some were cut off: ask again
+            self._candidates.update(candidates - {row.conversation_id for row in rows})
         for row in rows:
             task = asyncio.create_task(self._send_row(row, found.get(row.message_id)))
             self._inflight.add(task)
-            task.add_done_callback(self._sent)
+            task.add_done_callback(partial(self._sent, row.conversation_id))
         return len(rows)
 
     def _to_plan(self, rows: list[OutboxRow]) -> list[tuple[OutboxRow, Address]]:
@@ -167,11 +206,11 @@ class OutboxSender:
                 log.exception("cannot plan outbox row %d", row.id)
         return planned
 
-    def _sent(self, task: asyncio.Task[None]) -> None:
+    def _sent(self, conversation_id: int, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("send task failed", exc_info=task.exception())
-        self._wake.set()  # the conversation's next row may now be leased
+        self.wake(conversation_id)  # the conversation's next row may now be leased
 
     async def _prune(self) -> None:
         try:

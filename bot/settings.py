@@ -41,6 +41,8 @@ class Settings:
     # Outbox
     outbox_max_attempts: int = 10
     outbox_poll_interval: float = 1.0
+    # Sends in flight at once per worker (different conversations; each sends in order).
+    outbox_concurrency: int = 64
     # First retry waits up to this many seconds (full jitter), doubling per attempt, cap 300 s.
     outbox_backoff_base: float = 1.0
     # Seconds a sender owns a row it is sending; a dead worker's rows go to another after it.

@@ -71,7 +71,7 @@ class TurnRunner:
         matcher: IntentMatcher | None,
         events: EventBus,
         metrics: Metrics,
-        wake_sender: Callable[[], None],
+        wake_sender: Callable[[int], None],
         *,
         default_language: str = "tr",
         concurrency: int = 64,
@@ -377,7 +377,7 @@ class TurnRunner:
 
     async def _announce(self, row: Row[Any], reply_ids: list[int]) -> None:
         if reply_ids:
-            self._wake_sender()
+            self._wake_sender(row.conversation_id)
         for message_id in reply_ids:
             await self._events.message_changed(message_id, row.conversation_id)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,21 +46,26 @@ def new_row(
     return OutboxRow(**row_values(message_id, conversation_id, address, body, now, status))
 
 
-def _due_query() -> Select[tuple[int]]:
-    """The heads of the conversations' queues (each one's first pending row), if due.
+def _due_query(*, of_conversations: bool) -> Select[tuple[int, int]]:
+    """The heads of the conversations' queues (each one's first pending row), if due, oldest
+    first; of every conversation, or of the conversations bound as `conversations`.
 
-    The heads come from the pending rows alone (index `ix_outbox_due`): a conversation's sent
-    history is never read, so a round costs the same on a year-old database as on a new one.
+    The heads come from the pending rows alone, read from the index `ix_outbox_heads`: a
+    conversation's sent history is never read, so a round costs the same on a year-old
+    database as on a new one, and a round for a few conversations costs a few index seeks.
     """
+    pending = [OutboxRow.status == "pending"]
+    if of_conversations:
+        pending.append(OutboxRow.conversation_id.in_(bindparam("conversations", expanding=True)))
     heads = (
         select(func.min(OutboxRow.id).label("id"))
-        .where(OutboxRow.status == "pending")
+        .where(*pending)
         .group_by(OutboxRow.conversation_id)
         .subquery("heads")
     )
     now = bindparam("now")
     return (
-        select(OutboxRow.id)
+        select(OutboxRow.id, OutboxRow.conversation_id)
         .join(heads, OutboxRow.id == heads.c.id)
         .where(
             # Again out here: PostgreSQL re-checks only this WHERE on a row it locks, and
@@ -74,9 +80,14 @@ def _due_query() -> Select[tuple[int]]:
 
 
 # Built once: constructing the statement costs more than running it on every sender round.
-_DUE = _due_query()
-# Locks the rows taken, not the pending rows the heads were computed from.
-_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True, of=OutboxRow)
+# PostgreSQL locks the rows taken (SKIP LOCKED: two senders never wait on one another), not
+# the pending rows the heads were computed from.
+_DUE = {
+    (of, pg): query.with_for_update(skip_locked=True, of=OutboxRow) if pg else query
+    for of in (False, True)
+    for pg in (False, True)
+    for query in [_due_query(of_conversations=of)]
+}
 _OUTBOX = OutboxRow.__table__
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
 _LEASE = (
@@ -92,15 +103,31 @@ _LEASE = (
 )
 
 
-async def lease_due(
-    session: AsyncSession, owner: str, now: datetime, lease: float, limit: int = 100
-) -> list[OutboxRow]:
-    """Lease the due rows that head their conversation's queue (sends stay in order).
+class Head(NamedTuple):
+    id: int
+    conversation_id: int
 
-    A row whose lease ran out (its sender died mid-send) is due again.
+
+async def due_heads(
+    session: AsyncSession, now: datetime, limit: int, conversations: Collection[int] | None = None
+) -> list[Head]:
+    """The due heads of the queues, oldest first: of all conversations, or of `conversations`.
+
+    On PostgreSQL the rows returned stay locked until the transaction ends.
     """
-    query = _DUE_SKIP_LOCKED if is_postgres(session) else _DUE
-    ids = list(await session.scalars(query, {"now": now, "limit": limit}))
+    if conversations is not None and not conversations:
+        return []
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    if conversations is not None:
+        params["conversations"] = padded(conversations)
+    query = _DUE[conversations is not None, is_postgres(session)]
+    return [Head(*row) for row in await session.execute(query, params)]
+
+
+async def lease(
+    session: AsyncSession, ids: list[int], owner: str, now: datetime, lease: float
+) -> list[OutboxRow]:
+    """Lease the rows `ids` to `owner` for `lease` seconds (those still pending and free)."""
     if not ids:
         return []
     rows = await session.scalars(
@@ -108,6 +135,22 @@ async def lease_due(
         {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease), "at": now},
     )
     return sorted(rows, key=lambda r: r.id)
+
+
+async def lease_due(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int = 100,
+    conversations: Collection[int] | None = None,
+) -> list[OutboxRow]:
+    """Lease the due rows that head their conversation's queue (sends stay in order).
+
+    A row whose lease ran out (its sender died mid-send) is due again.
+    """
+    heads = await due_heads(session, now, limit, conversations)
+    return await lease(session, [head.id for head in heads], owner, now, lease_seconds)
 
 
 _FINISH = (

@@ -172,3 +172,51 @@ async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
     async with sessions() as s:
         count, age = await outbox.depth(s, utcnow())
     assert count == 2 and age >= 0
+
+
+async def test_due_heads_of_named_conversations(sessions) -> None:
+    """A round woken for some conversations reads their queue heads only, oldest first."""
+    now = utcnow()
+    queues: list[list[int]] = []  # each conversation's outbox row ids, in queue order
+    conversation_of: dict[int, int] = {}  # outbox row id -> conversation id
+    async with sessions() as s, s.begin():
+        for phone in ("+905551110001", "+905551110002", "+905551110003"):
+            identity = await customers.resolve_identity(s, "sms", phone, now=now)
+            thread = await conversations.open_conversation(s, identity.customer_id, now)
+            queues.append([])
+            for n in range(2):
+                message = await messages.insert_outbound(
+                    s,
+                    {
+                        "conversation_id": thread.id,
+                        "customer_id": identity.customer_id,
+                        "direction": "out",
+                        "channel": "sms",
+                        "sender": "bot",
+                        "text": f"r{n}",
+                        "created_at": now,
+                    },
+                )
+                row = outbox.new_row(message.id, thread.id, {"chat_id": phone}, {}, now)
+                s.add(row)
+                await s.flush()
+                queues[-1].append(row.id)
+                conversation_of[row.id] = thread.id
+    first, second, third = queues
+
+    async def heads(limit: int, of: list[list[int]] | None) -> list[int]:
+        wanted = None if of is None else [conversation_of[ids[0]] for ids in of]
+        async with sessions() as s, s.begin():
+            found = await outbox.due_heads(s, utcnow(), limit, wanted)
+        assert all(conversation_of[head.id] == head.conversation_id for head in found)
+        return [head.id for head in found]
+
+    assert await heads(10, None) == [first[0], second[0], third[0]]
+    assert await heads(10, [third, first]) == [first[0], third[0]]
+    assert await heads(1, [third, second]) == [second[0]]  # the oldest head first
+    assert await heads(10, []) == []
+    async with sessions() as s, s.begin():
+        await outbox.finish(s, first[0], "sent")
+        await outbox.retry_later(s, third[0], utcnow() + timedelta(seconds=60), "429")
+    # The next row heads the first queue; the third waits behind its retry.
+    assert await heads(10, [first, third]) == [first[1]]

@@ -1,0 +1,44 @@
+"""The sender sends new replies at once, without waiting for its periodic scan, even when more
+conversations have replies due than it has sends in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from tests.channels.stack import channel_stack, eventually
+
+CUSTOMERS = [f"+90555200{n:04d}" for n in range(6)]
+ORDERS = 3  # messages per customer, each answered with its order number quoted
+
+
+async def test_replies_go_out_between_scans_with_more_queues_than_slots(sqlite_url: str) -> None:
+    # Two sends at a time for six conversations, and no periodic scan within the test: every
+    # reply goes out because a turn or a finished send woke the sender for its conversation.
+    async with channel_stack(
+        sqlite_url, outbox_concurrency=2, outbox_poll_interval=60.0, twilio_callbacks=False
+    ) as channels:
+        await asyncio.sleep(0.3)  # the sender's first round (a scan) is over
+        for n in range(ORDERS):
+            await asyncio.gather(
+                *(
+                    channels.twilio_in(f"sipariş {order_number(c, n)}", number=number)
+                    for c, number in enumerate(CUSTOMERS)
+                )
+            )
+        total = len(CUSTOMERS) * ORDERS
+        await eventually(lambda: len(channels.twilio.sent()) >= total, timeout=20.0)
+        quoted: dict[str, list[int]] = {number: [] for number in CUSTOMERS}
+        for call in channels.twilio.sent():
+            found = re.findall(r"\d{7}", call.form["Body"])
+            assert found, call.form["Body"]
+            quoted[call.form["To"]].append(int(found[0]))
+        # Exactly one reply per message, each conversation's in the order it was asked.
+        assert quoted == {
+            number: [order_number(c, n) for n in range(ORDERS)]
+            for c, number in enumerate(CUSTOMERS)
+        }
+
+
+def order_number(customer: int, n: int) -> int:
+    return 7_000_000 + customer * 100 + n
