@@ -193,11 +193,9 @@ class OutboxRow(Base):
     state change that caused it; leased by a sender, so two workers never send it twice."""
 
     __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        # Each conversation's queue head (its lowest pending id) read from the index alone.
-        Index("ix_outbox_heads", "status", "conversation_id", "id"),
-    )
+    # Each conversation's queue head (its lowest pending id) read from the index alone; also
+    # serves every other lookup by status.
+    __table_args__ = (Index("ix_outbox_heads", "status", "conversation_id", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     conversation_id: Mapped[int] = mapped_column(Id, index=True)

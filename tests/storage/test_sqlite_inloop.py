@@ -46,5 +46,7 @@ async def test_transactions_commit_roll_back_and_report_errors(tmp_path: Path) -
             assert list(values) == ["kept"]
             mode = (await session.execute(text("PRAGMA journal_mode"))).scalar()
             assert mode == "wal"
+            temp_store = (await session.execute(text("PRAGMA temp_store"))).scalar()
+            assert temp_store == 2  # MEMORY
     finally:
         await engine.dispose()
