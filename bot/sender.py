@@ -175,13 +175,20 @@ class OutboxSender:
             return 0
         now = utcnow()
         wanted = limit + LOOK_AHEAD
-        async with self._sessions() as session, session.begin():
-            heads = await outbox.due_heads(session, now, wanted, candidates)
-            rows = await outbox.lease(
-                session, [head.id for head in heads[:limit]], self._owner, now, self._lease
-            )
-            # What the channel rules read, for all these rows at once (not a transaction each).
-            found = await recipients(session, {r.message_id: a for r, a in self._to_plan(rows)})
+        try:
+            async with self._sessions() as session, session.begin():
+                heads = await outbox.due_heads(session, now, wanted, candidates)
+                rows = await outbox.lease(
+                    session, [head.id for head in heads[:limit]], self._owner, now, self._lease
+                )
+                # What the channel rules read, for all these rows at once (one transaction).
+                found = await recipients(session, {r.message_id: a for r, a in self._to_plan(rows)})
+        except Exception:
+            if candidates is None:
+                self._scan_now = True
+            else:
+                self._candidates |= candidates  # asked again in the next round
+            raise
         self._candidates.update(head.conversation_id for head in heads[limit:])
         if candidates is not None and len(heads) == wanted:  # some were cut off: ask again
             self._candidates.update(candidates - {row.conversation_id for row in rows})
