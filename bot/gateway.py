@@ -29,7 +29,7 @@ from bot.model import (
     utcnow,
 )
 from storage import conversations, messages, outbox
-from storage.tables import ConversationRow
+from storage.conversations import OpenThread
 
 log = logging.getLogger("omnigate.gateway")
 
@@ -111,7 +111,7 @@ class Gateway:
         3. messages inserted in arrival order, in one multi-row INSERT (message ids order a
            conversation's turns, and one conversation may have messages from several
            channels), the conversation rows changed in memory only;
-        4. the changed conversation rows written in one flush (in primary key order);
+        4. the changed conversation rows written in one UPDATE (in primary key order);
         5. delivery statuses applied in (channel, provider message id) order.
 
         Sorts are stable: events with one key keep their arrival order.
@@ -126,24 +126,24 @@ class Gateway:
         )
         senders = {n: identity for (n, _), identity in zip(by_sender, identities, strict=True)}
         # After every sender is resolved: a link code or shared contact may have merged them.
-        threads = await conversations.open_conversations(
+        threads = await conversations.open_threads(
             session, sorted({identity.customer_id for identity in senders.values()}), now
         )
         results: dict[int, IngestResult] = {}
-        with session.no_autoflush:  # or the conversation rows are written message by message
-            thread_of = [threads[senders[n].customer_id] for n, _ in inbound]
-            stored = await messages.insert_inbound_many(
-                session,
-                [
-                    _inbound_row(event, thread, now)
-                    for (_, event), thread in zip(inbound, thread_of, strict=True)
-                ],
-            )
-            for (n, event), thread, (message_id, duplicate) in zip(
-                inbound, thread_of, stored, strict=True
-            ):
-                results[n] = await self._stored(session, event, thread, message_id, duplicate, now)
-        await session.flush()
+        thread_of = [threads[senders[n].customer_id] for n, _ in inbound]
+        stored = await messages.insert_inbound_many(
+            session,
+            [
+                _inbound_row(event, thread, now)
+                for (_, event), thread in zip(inbound, thread_of, strict=True)
+            ],
+        )
+        for (n, event), thread, (message_id, duplicate) in zip(
+            inbound, thread_of, stored, strict=True
+        ):
+            results[n] = await self._stored(session, event, thread, message_id, duplicate, now)
+        await conversations.write_touched(session, threads.values())
+        await session.flush()  # whatever resolving new senders left pending
         statuses.sort(key=lambda item: (item[1].channel, item[1].provider_message_id))
         for n, event in statuses:
             results[n] = await self._store_status(session, event)
@@ -154,7 +154,7 @@ class Gateway:
         self,
         session: AsyncSession,
         event: Inbound,
-        conversation: ConversationRow,
+        conversation: OpenThread,
         message_id: int,
         duplicate: bool,
         now: datetime,
@@ -163,7 +163,7 @@ class Gateway:
         customer's reply window released."""
         customer_id = conversation.customer_id
         if not duplicate:
-            conversations.touch_inbound(conversation, event.channel, now)
+            conversation.touch_inbound(event.channel, now)
             # Only a channel with a reply window holds messages (see bot/delivery_rules.py).
             if event.channel in WINDOW_CHANNELS and await outbox.release_held(
                 session, customer_id, event.channel, now
@@ -207,7 +207,7 @@ class Gateway:
             await self._events.message_changed(result.message_id or 0, result.conversation_id)
 
 
-def _inbound_row(event: Inbound, conversation: ConversationRow, now: datetime) -> dict[str, Any]:
+def _inbound_row(event: Inbound, conversation: OpenThread, now: datetime) -> dict[str, Any]:
     payload: dict[str, object] = dict(event.extra)
     if event.payload:
         payload["payload"] = event.payload

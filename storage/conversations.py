@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
@@ -24,42 +26,94 @@ async def open_conversation(
     return await _start_conversation(session, customer_id, now)
 
 
-async def open_conversations(
+@dataclass(slots=True)
+class OpenThread:
+    """An open conversation as ingest needs it: which one, and where the customer last wrote.
+
+    Plain data (no ORM object to track and flush): ingest touches many at once, then writes
+    the touched ones in one statement (`write_touched`).
+    """
+
+    id: int
+    customer_id: int
+    last_inbound: dict[str, Any]
+    last_channel: str
+    touched_at: datetime | None = None
+
+    def touch_inbound(self, channel: str, now: datetime) -> None:
+        """The customer wrote on `channel` at `now` (the 24-hour windows start from here)."""
+        self.last_inbound = {**self.last_inbound, channel: now.isoformat()}
+        self.last_channel = channel
+        self.touched_at = now
+
+
+async def open_threads(
     session: AsyncSession, customer_ids: list[int], now: datetime
-) -> dict[int, ConversationRow]:
-    """`open_conversation` for many customers: one SELECT, then a start for each without."""
+) -> dict[int, OpenThread]:
+    """Each customer's open conversation, started for those without: one SELECT, then an
+    INSERT for each customer without and one SELECT for all of those."""
     if not customer_ids:
         return {}
-    found = {
-        row.customer_id: row
-        for row in await session.scalars(_FIND_OPEN_MANY, {"cids": padded(customer_ids)})
-    }
-    for customer_id in customer_ids:
-        if customer_id not in found:
-            found[customer_id] = await _start_conversation(session, customer_id, now)
+    found = await _open_threads(session, customer_ids)
+    missing = [cid for cid in customer_ids if cid not in found]
+    for customer_id in missing:
+        await session.execute(_start_statement(session, customer_id, now))
+    if missing:
+        found.update(await _open_threads(session, missing))
     return found
+
+
+async def _open_threads(session: AsyncSession, customer_ids: list[int]) -> dict[int, OpenThread]:
+    rows = await session.execute(_FIND_OPEN_THREADS, {"cids": padded(customer_ids)})
+    return {
+        row.customer_id: OpenThread(
+            row.id, row.customer_id, row.last_inbound or {}, row.last_channel or ""
+        )
+        for row in rows
+    }
+
+
+async def write_touched(session: AsyncSession, threads: Iterable[OpenThread]) -> None:
+    """Write the touched threads' last inbound times, in id order (so that concurrent
+    transactions lock conversation rows in one order)."""
+    touched = sorted((t for t in threads if t.touched_at is not None), key=lambda t: t.id)
+    if touched:
+        await session.execute(
+            _TOUCH,
+            [
+                {
+                    "cid": t.id,
+                    "last": t.last_inbound,
+                    "channel": t.last_channel,
+                    "now": t.touched_at,
+                }
+                for t in touched
+            ],
+        )
 
 
 async def _start_conversation(
     session: AsyncSession, customer_id: int, now: datetime
 ) -> ConversationRow:
-    # The partial unique index lets only one open conversation exist per customer.
-    await session.execute(
-        insert_ignoring_conflicts(session, ConversationRow).values(
-            customer_id=customer_id,
-            state="bot",
-            handoff_reason="",
-            team="",
-            dialog={},
-            last_inbound={},
-            last_channel="",
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    await session.execute(_start_statement(session, customer_id, now))
     found = await find_open(session, customer_id)
     assert found is not None
     return found
+
+
+def _start_statement(session: AsyncSession, customer_id: int, now: datetime) -> Any:
+    # The partial unique index lets only one open conversation exist per customer.
+    return insert_ignoring_conflicts(session, ConversationRow).values(
+        customer_id=customer_id,
+        state="bot",
+        handoff_reason="",
+        team="",
+        dialog={},
+        last_inbound={},
+        last_channel="",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 _FIND_OPEN = select(ConversationRow).where(
@@ -67,9 +121,25 @@ _FIND_OPEN = select(ConversationRow).where(
 )
 
 
-_FIND_OPEN_MANY = select(ConversationRow).where(
-    ConversationRow.customer_id.in_(bindparam("cids", expanding=True)),
-    ConversationRow.state.in_(OPEN_STATES),
+_CONVERSATIONS = ConversationRow.__table__
+_FIND_OPEN_THREADS = select(
+    _CONVERSATIONS.c.id,
+    _CONVERSATIONS.c.customer_id,
+    _CONVERSATIONS.c.last_inbound,
+    _CONVERSATIONS.c.last_channel,
+).where(
+    _CONVERSATIONS.c.customer_id.in_(bindparam("cids", expanding=True)),
+    _CONVERSATIONS.c.state.in_(OPEN_STATES),
+)
+# Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
+_TOUCH = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("cid"))
+    .values(
+        last_inbound=bindparam("last"),
+        last_channel=bindparam("channel"),
+        updated_at=bindparam("now"),
+    )
 )
 
 
@@ -83,11 +153,3 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> Conv
     if is_postgres(session):
         query = query.with_for_update()
     return (await session.execute(query.execution_options(populate_existing=True))).scalar()
-
-
-def touch_inbound(conversation: ConversationRow, channel: str, now: datetime) -> None:
-    last: dict[str, Any] = dict(conversation.last_inbound or {})
-    last[channel] = now.isoformat()
-    conversation.last_inbound = last
-    conversation.last_channel = channel
-    conversation.updated_at = now

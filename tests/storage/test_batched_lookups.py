@@ -73,7 +73,7 @@ async def test_touch_identities_fails_for_a_vanished_identity(sessions) -> None:
             await customers.touch_identities(s, [row], now)
 
 
-async def test_open_conversations_finds_and_starts(sessions: async_sessionmaker[AsyncSession]):
+async def test_open_threads_find_start_and_touch(sessions: async_sessionmaker[AsyncSession]):
     now = utcnow()
     async with sessions() as s, s.begin():
         have = await customers.resolve_identity(s, "sms", "+905551110001", now=now)
@@ -82,13 +82,23 @@ async def test_open_conversations_finds_and_starts(sessions: async_sessionmaker[
         existing_id = existing.id
         cids = sorted({have.customer_id, new.customer_id})
     async with sessions() as s, s.begin():
-        threads = await conversations.open_conversations(s, cids, now)
+        threads = await conversations.open_threads(s, cids, now)
         assert threads[have.customer_id].id == existing_id
         assert threads[new.customer_id].customer_id == new.customer_id
-        assert await conversations.open_conversations(s, [], now) == {}
+        assert await conversations.open_threads(s, [], now) == {}
+        later = now + timedelta(seconds=5)
+        threads[new.customer_id].touch_inbound("sms", now)
+        threads[new.customer_id].touch_inbound("whatsapp", later)
+        await conversations.write_touched(s, threads.values())
     async with sessions() as s:
-        rows = (await s.scalars(select(ConversationRow))).all()
+        rows = (await s.scalars(select(ConversationRow).order_by(ConversationRow.id))).all()
         assert sorted(r.customer_id for r in rows) == cids and {r.state for r in rows} == {"bot"}
+        by_customer = {r.customer_id: r for r in rows}
+        untouched, touched = by_customer[have.customer_id], by_customer[new.customer_id]
+        assert untouched.last_inbound == {} and untouched.updated_at == now
+        # Both channels' times kept, the latest channel remembered.
+        assert touched.last_inbound == {"sms": now.isoformat(), "whatsapp": later.isoformat()}
+        assert touched.last_channel == "whatsapp" and touched.updated_at == later
 
 
 async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sessions) -> None:
