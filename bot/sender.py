@@ -39,6 +39,7 @@ from bot.model import DELIVERY_RANK, Address, Delivery, Outbound, Sender, utcnow
 from bot.settings import Settings
 from storage import customers, messages, outbox
 from storage.coordination import Coordination
+from storage.outbox import LeasedRow
 from storage.tables import IdentityRow, MessageRow, OutboxRow
 
 log = logging.getLogger("omnigate.sender")
@@ -198,9 +199,9 @@ class OutboxSender:
             task.add_done_callback(partial(self._sent, row.conversation_id))
         return len(rows)
 
-    def _to_plan(self, rows: list[OutboxRow]) -> list[tuple[OutboxRow, Address]]:
+    def _to_plan(self, rows: list[LeasedRow]) -> list[tuple[LeasedRow, Address]]:
         """The rows that have channel rules to apply before their send (see `_plan`)."""
-        planned: list[tuple[OutboxRow, Address]] = []
+        planned: list[tuple[LeasedRow, Address]] = []
         for row in rows:
             try:
                 address = Address.from_dict(row.address)
@@ -226,7 +227,7 @@ class OutboxSender:
         except Exception:
             log.exception("pruning parked statuses failed")
 
-    async def _send_row(self, row: OutboxRow, recipient: Recipient | None = None) -> None:
+    async def _send_row(self, row: LeasedRow, recipient: Recipient | None = None) -> None:
         address = Address.from_dict(row.address)
         outbound = Outbound.from_dict(row.body)
         outbound.meta = {
@@ -273,7 +274,7 @@ class OutboxSender:
         await self._succeed(row, address, result, extra_ids)
 
     async def _plan(
-        self, row: OutboxRow, address: Address, outbound: Outbound, recipient: Recipient | None
+        self, row: LeasedRow, address: Address, outbound: Outbound, recipient: Recipient | None
     ) -> Plan | None:
         """Apply the channel rules; None when the row was settled (held, failed) instead.
 
@@ -327,7 +328,7 @@ class OutboxSender:
         return plan
 
     async def _settle(
-        self, session: AsyncSession, row: OutboxRow, address: Address, plan: Plan
+        self, session: AsyncSession, row: LeasedRow, address: Address, plan: Plan
     ) -> Plan | None:
         """Hold or reroute the row's message as planned (a reroute to a provider that is not
         configured holds instead): the plan carried out, None when the message is gone."""
@@ -345,7 +346,7 @@ class OutboxSender:
         return plan
 
     async def _hold(
-        self, session: AsyncSession, row: OutboxRow, message: MessageRow, plan: Plan
+        self, session: AsyncSession, row: LeasedRow, message: MessageRow, plan: Plan
     ) -> None:
         log.info(
             "message held: %s",
@@ -395,7 +396,7 @@ class OutboxSender:
         )
 
     async def _reroute(
-        self, session: AsyncSession, row: OutboxRow, message: MessageRow, plan: Plan
+        self, session: AsyncSession, row: LeasedRow, message: MessageRow, plan: Plan
     ) -> None:
         log.info(
             "message rerouted: %s", plan.reason, extra={"conversation_id": row.conversation_id}
@@ -408,7 +409,7 @@ class OutboxSender:
             update(OutboxRow).where(OutboxRow.id == row.id).values(address=plan.address.to_dict())
         )
 
-    async def _window_closed_by_provider(self, row: OutboxRow) -> None:
+    async def _window_closed_by_provider(self, row: LeasedRow) -> None:
         """The provider refused free text outside the window: plan again as closed."""
         async with self._sessions() as session, session.begin():
             await session.execute(
@@ -419,7 +420,7 @@ class OutboxSender:
         self.wake()
 
     async def _record_part(
-        self, row: OutboxRow, parts_sent: int, first: SendResult | None, ids: list[str]
+        self, row: LeasedRow, parts_sent: int, first: SendResult | None, ids: list[str]
     ) -> None:
         """Remember the parts already sent, so a retry sends only the rest."""
         body = {**row.body, "_parts_sent": parts_sent, "_part_ids": ids}
@@ -444,7 +445,7 @@ class OutboxSender:
             await asyncio.sleep(delay)
 
     async def _succeed(
-        self, row: OutboxRow, address: Address, result: SendResult | None, extra: list[str]
+        self, row: LeasedRow, address: Address, result: SendResult | None, extra: list[str]
     ) -> None:
         status = result.status if result else Delivery.SENT
         provider_id = result.provider_message_id if result else None
@@ -484,7 +485,7 @@ class OutboxSender:
         self._metrics.messages_out.labels(address.channel).inc()
         await self._events.message_changed(row.message_id, row.conversation_id)
 
-    async def _handle_error(self, row: OutboxRow, address: Address, error: SendError) -> None:
+    async def _handle_error(self, row: LeasedRow, address: Address, error: SendError) -> None:
         attempt = row.attempts + 1
         if error.retryable and attempt < self._max_attempts:
             delay = backoff(attempt, error.retry_after, self._settings.outbox_backoff_base)
@@ -504,7 +505,7 @@ class OutboxSender:
         await self._fail(row, address, code, error.reason, unreachable=error.unreachable)
 
     async def _fail(
-        self, row: OutboxRow, address: Address, code: str, reason: str, *, unreachable: bool = False
+        self, row: LeasedRow, address: Address, code: str, reason: str, *, unreachable: bool = False
     ) -> None:
         log.error(
             "send failed for good (%s): %s",

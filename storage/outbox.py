@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -89,17 +90,33 @@ _DUE = {
     for query in [_due_query(of_conversations=of)]
 }
 _OUTBOX = OutboxRow.__table__
+
+
+@dataclass(slots=True)
+class LeasedRow:
+    """An outbox row a sender holds: what it needs to send it (plain data, no ORM object)."""
+
+    id: int
+    message_id: int
+    conversation_id: int
+    address: dict[str, Any]
+    body: dict[str, Any]
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+
+
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
 _LEASE = (
-    update(OutboxRow)
+    update(_OUTBOX)
     .where(
-        OutboxRow.id.in_(bindparam("ids", expanding=True)),
-        OutboxRow.status == "pending",  # a second guard: only rows still waiting
-        (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < bindparam("at")),
+        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        _OUTBOX.c.status == "pending",  # a second guard: only rows still waiting
+        (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < bindparam("at")),
     )
     .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
-    .returning(OutboxRow)
-    .execution_options(synchronize_session=False)
+    .returning(*(_OUTBOX.c[f.name] for f in fields(LeasedRow)))
 )
 
 
@@ -126,15 +143,15 @@ async def due_heads(
 
 async def lease(
     session: AsyncSession, ids: list[int], owner: str, now: datetime, lease: float
-) -> list[OutboxRow]:
+) -> list[LeasedRow]:
     """Lease the rows `ids` to `owner` for `lease` seconds (those still pending and free)."""
     if not ids:
         return []
-    rows = await session.scalars(
+    rows = await session.execute(
         _LEASE,
         {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease), "at": now},
     )
-    return sorted(rows, key=lambda r: r.id)
+    return sorted((LeasedRow(*row) for row in rows), key=lambda r: r.id)
 
 
 async def lease_due(
@@ -144,7 +161,7 @@ async def lease_due(
     lease_seconds: float,
     limit: int = 100,
     conversations: Collection[int] | None = None,
-) -> list[OutboxRow]:
+) -> list[LeasedRow]:
     """Lease the due rows that head their conversation's queue (sends stay in order).
 
     A row whose lease ran out (its sender died mid-send) is due again.
