@@ -26,6 +26,7 @@ from bot.model import IdentityRefused, Inbound
 from bot.phones import normalize_phone
 from bot.settings import Settings
 from storage import customers, links, merges
+from storage.customers import KnownIdentity
 from storage.dialect import insert_ignoring_conflicts
 from storage.tables import CustomerRow, IdentityRow
 
@@ -73,7 +74,7 @@ class IdentityResolver:
 
     async def resolve_senders(
         self, session: AsyncSession, events: list[Inbound], now: datetime
-    ) -> list[IdentityRow]:
+    ) -> list[IdentityRow | KnownIdentity]:
         """`resolve_sender` for the events of one transaction, in their order.
 
         The usual message, a known sender writing plainly (no link code, no shared contact,
@@ -85,8 +86,8 @@ class IdentityResolver:
         # Every known sender's row is locked first, all in id order, so that concurrent
         # batches cannot deadlock on them; the full path below then updates rows it holds.
         await customers.touch_identities(session, known.values(), now)
-        resolved: list[IdentityRow] = []
-        plain: list[IdentityRow] = []
+        resolved: list[IdentityRow | KnownIdentity] = []
+        plain: list[KnownIdentity] = []
         for event, key in zip(events, keys, strict=True):
             identity = known.get(key)
             if identity is not None and self._plain(event, identity):
@@ -101,7 +102,7 @@ class IdentityResolver:
         return resolved
 
     @staticmethod
-    def _plain(event: Inbound, identity: IdentityRow) -> bool:
+    def _plain(event: Inbound, identity: KnownIdentity) -> bool:
         """Whether resolving this sender would change nothing but its last inbound time."""
         if event.extra.get("start_payload") or LINK_CODE.search(event.text or ""):
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -25,9 +26,22 @@ _FIND_IDENTITY = select(IdentityRow).where(
 )
 
 
-_FIND_IDENTITIES = select(IdentityRow).where(
-    IdentityRow.channel == bindparam("channel"),
-    IdentityRow.external_id.in_(bindparam("external_ids", expanding=True)),
+@dataclass(slots=True)
+class KnownIdentity:
+    """An identity as batched ingest reads it: plain data, no ORM object to load and track."""
+
+    id: int
+    customer_id: int
+    channel: str
+    external_id: str
+    display_name: str
+    address: dict[str, Any] | None
+    last_inbound_at: datetime | None
+
+
+_FIND_IDENTITIES = select(*(_IDENTITIES.c[f.name] for f in fields(KnownIdentity))).where(
+    _IDENTITIES.c.channel == bindparam("channel"),
+    _IDENTITIES.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
 # The subquery takes the row locks in id order (PostgreSQL; SQLite has one writer): two
 # batches touching the same identities wait for each other instead of deadlocking.
@@ -54,27 +68,29 @@ async def find_identity(
 
 async def find_identities(
     session: AsyncSession, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], IdentityRow]:
+) -> dict[tuple[str, str], KnownIdentity]:
     """The identities of many (channel, external id) keys: one SELECT per channel."""
     by_channel: dict[str, set[str]] = {}
     for channel, external_id in keys:
         by_channel.setdefault(channel, set()).add(external_id)
-    found: dict[tuple[str, str], IdentityRow] = {}
+    found: dict[tuple[str, str], KnownIdentity] = {}
     for channel, external_ids in sorted(by_channel.items()):
-        rows = await session.scalars(
+        rows = await session.execute(
             _FIND_IDENTITIES, {"channel": channel, "external_ids": padded(sorted(external_ids))}
         )
-        found.update(((row.channel, row.external_id), row) for row in rows)
+        for row in rows:
+            identity = KnownIdentity(*row)
+            found[identity.channel, identity.external_id] = identity
     return found
 
 
 async def touch_identities(
-    session: AsyncSession, identities: Iterable[IdentityRow], now: datetime
+    session: AsyncSession, identities: Iterable[KnownIdentity], now: datetime
 ) -> None:
     """Record that these identities wrote at `now`, in one UPDATE for all of them.
 
-    Like resolve_identity, each loaded row takes the customer the UPDATE returns: a merge
-    committed since the row was read has moved it, and the message belongs to the survivor.
+    Like resolve_identity, each identity takes the customer the UPDATE returns: a merge
+    committed since it was read has moved it, and the message belongs to the survivor.
     """
     rows = {identity.id: identity for identity in identities}
     if not rows:
@@ -84,8 +100,8 @@ async def touch_identities(
     for iid, identity in rows.items():
         if iid not in current:  # erased since it was read: fail, the batch is retried
             raise LookupError(f"identity {iid} disappeared during ingest")
-        set_committed_value(identity, "last_inbound_at", now)
-        set_committed_value(identity, "customer_id", current[iid])
+        identity.last_inbound_at = now
+        identity.customer_id = current[iid]
 
 
 async def resolve_identity(

@@ -44,7 +44,8 @@ async def test_touch_identities_reports_the_current_customer(sessions) -> None:
         second = await customers.resolve_identity(s, "sms", "+905551110002", now=then)
         ids, survivor = (first.id, second.id), second.customer_id
     async with sessions() as s:  # read first (SQLite has one connection: not nested)
-        loaded = list((await s.scalars(select(IdentityRow).where(IdentityRow.id.in_(ids)))).all())
+        keys = [("sms", "+905551110001"), ("sms", "+905551110002")]
+        loaded = list((await customers.find_identities(s, keys)).values())
     # Another transaction moves the first identity to the second customer (a merge).
     async with sessions() as other, other.begin():
         await other.execute(
@@ -65,7 +66,9 @@ async def test_touch_identities_fails_for_a_vanished_identity(sessions) -> None:
         gone = await customers.resolve_identity(s, "sms", "+905551110001", now=now)
         gone_id = gone.id
     async with sessions() as s:
-        row = await s.get(IdentityRow, gone_id)
+        row = (await customers.find_identities(s, [("sms", "+905551110001")]))[
+            "sms", "+905551110001"
+        ]
     async with sessions() as other, other.begin():
         await other.execute(delete(IdentityRow).where(IdentityRow.id == gone_id))
     async with sessions() as s:
