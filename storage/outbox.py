@@ -154,22 +154,6 @@ async def lease(
     return sorted((LeasedRow(*row) for row in rows), key=lambda r: r.id)
 
 
-async def lease_due(
-    session: AsyncSession,
-    owner: str,
-    now: datetime,
-    lease_seconds: float,
-    limit: int = 100,
-    conversations: Collection[int] | None = None,
-) -> list[LeasedRow]:
-    """Lease the due rows that head their conversation's queue (sends stay in order).
-
-    A row whose lease ran out (its sender died mid-send) is due again.
-    """
-    heads = await due_heads(session, now, limit, conversations)
-    return await lease(session, [head.id for head in heads], owner, now, lease_seconds)
-
-
 _FINISH = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))

@@ -14,6 +14,7 @@ from bot.model import utcnow
 from storage import conversations, customers, messages, outbox
 from storage.database import create_engine, session_factory
 from storage.migrate import migrate
+from tests.storage.rows import lease_due
 
 
 async def _two_queued_sends(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
@@ -63,7 +64,7 @@ async def test_a_row_finished_meanwhile_is_not_leased_again(pg_url: str) -> None
         async def sender_a() -> list[tuple[int, str]]:
             async with sessions() as s, s.begin():
                 (await s.connection()).info["slow"] = True
-                rows = await outbox.lease_due(s, "A", utcnow(), 60, 10)
+                rows = await lease_due(s, "A", 60, 10)
                 return [(row.id, row.status) for row in rows]
 
         async def sender_b_records_the_head() -> None:

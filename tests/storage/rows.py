@@ -1,10 +1,14 @@
-"""A customer's message as the storage functions take it (the storage tests' one builder)."""
+"""A customer's message as the storage functions take it (the storage tests' one builder),
+and a sender's lease round."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.model import utcnow
+from storage import outbox
 
 
 def inbound_row(
@@ -30,3 +34,12 @@ def inbound_row(
     }
     values.update(extra)
     return values
+
+
+async def lease_due(
+    s: AsyncSession, owner: str, seconds: float, limit: int = 100
+) -> list[outbox.LeasedRow]:
+    """What a sender's round does: read the due heads, lease them (one transaction)."""
+    now = utcnow()
+    heads = await outbox.due_heads(s, now, limit)
+    return await outbox.lease(s, [head.id for head in heads], owner, now, seconds)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import DELIVERY_RANK, utcnow
 from storage import conversations, customers, messages, outbox, turn_state
-from tests.storage.rows import inbound_row
+from tests.storage.rows import inbound_row, lease_due
 
 
 async def _customer_and_thread(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
@@ -150,7 +150,7 @@ async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
 
     async def lease(owner: str) -> list[int]:
         async with sessions() as s, s.begin():
-            return [r.id for r in await outbox.lease_due(s, owner, utcnow(), 30)]
+            return [r.id for r in await lease_due(s, owner, 30)]
 
     first, second = await asyncio.gather(lease("a"), lease("b"))
     # Only the head of the conversation's queue, and only one sender gets it.
@@ -166,7 +166,7 @@ async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
     async with sessions() as s, s.begin():
         await outbox.retry_later(s, ids[1], utcnow() - timedelta(seconds=1), "429")
     async with sessions() as s, s.begin():
-        taken = await outbox.lease_due(s, "c", utcnow(), -1)  # lease already expired
+        taken = await lease_due(s, "c", -1)  # lease already expired
     assert [r.id for r in taken] == [ids[1]]
     assert await lease("d") == [ids[1]]
     async with sessions() as s:
