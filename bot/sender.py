@@ -48,7 +48,9 @@ LEASE_SECONDS = 60.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
 RECORD_RETRY = 0.5  # seconds between attempts to record a send the provider took
-LOOK_AHEAD = 256  # due heads read beyond a round's free slots, taken in the next rounds
+LOOK_AHEAD = 64  # due heads read beyond a round's free slots, taken in the next rounds
+# Conversations remembered for the next round; beyond this, one scan of every queue is cheaper.
+MAX_CANDIDATES = 1024
 
 
 def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOFF_BASE) -> float:
@@ -95,14 +97,16 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._candidates: set[int] = set()  # conversations whose queues may have a due head
         self._scan_now = True  # read every queue in the next round
+        self._scan_when_drained = False  # ... or once the remembered candidates are taken
         self._next_scan = 0.0  # loop time of the next round that reads every queue
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     def wake(self, conversation_id: int | None = None) -> None:
         """Rows may be due: in `conversation_id`'s queue, or anywhere (None)."""
-        if conversation_id is None:
+        if conversation_id is None or len(self._candidates) >= MAX_CANDIDATES:
             self._scan_now = True
+            self._candidates.clear()
         else:
             self._candidates.add(conversation_id)
         self._wake.set()
@@ -160,14 +164,15 @@ class OutboxSender:
         a send finished): a few index seeks. Every `poll_interval`, and when woken for no
         conversation in particular, it scans every queue instead, which finds retries come due,
         expired leases of dead senders and rows other workers wrote. Due heads that do not fit
-        within `limit` are remembered, so the next rounds take them oldest first.
+        within `limit` are remembered (up to LOOK_AHEAD of them), so the next rounds take them
+        oldest first; when even more were due, a scan follows once those are taken.
         """
         if limit <= 0:
             return 0
         loop_time = asyncio.get_running_loop().time()
-        scan = self._scan_now or loop_time >= self._next_scan
-        if scan:
-            self._scan_now = False
+        drained = self._scan_when_drained and not self._candidates
+        if self._scan_now or drained or loop_time >= self._next_scan:
+            self._scan_now = self._scan_when_drained = False
             self._next_scan = loop_time + self._poll_interval
             candidates = None
         elif self._candidates:
@@ -191,8 +196,8 @@ class OutboxSender:
                 self._candidates |= candidates  # asked again in the next round
             raise
         self._candidates.update(head.conversation_id for head in heads[limit:])
-        if candidates is not None and len(heads) == wanted:  # some were cut off: ask again
-            self._candidates.update(candidates - {row.conversation_id for row in rows})
+        if len(heads) == wanted:  # more are due than were read: scan once these are taken
+            self._scan_when_drained = True
         for row in rows:
             task = asyncio.create_task(self._send_row(row, found.get(row.message_id)))
             self._inflight.add(task)
