@@ -45,6 +45,9 @@ class IngestResult:
     conversation_id: int | None = None
     customer_id: int | None = None
     duplicate: bool = False
+    # Outbox rows became due (held messages released, a send reopened): wake the sender once
+    # the transaction is committed, or its round could run before and not see them.
+    outbox_changed: bool = False
 
 
 class Gateway:
@@ -162,16 +165,20 @@ class Gateway:
         """What follows a message's insert: its thread touched, messages held for the
         customer's reply window released."""
         customer_id = conversation.customer_id
+        released = False
         if not duplicate:
             conversation.touch_inbound(event.channel, now)
             # Only a channel with a reply window holds messages (see bot/delivery_rules.py).
-            if event.channel in WINDOW_CHANNELS and await outbox.release_held(
-                session, customer_id, event.channel, now
-            ):
-                self._wake_sender()
+            if event.channel in WINDOW_CHANNELS:
+                released = bool(await outbox.release_held(session, customer_id, event.channel, now))
         event.id = message_id
         return IngestResult(
-            "message", message_id, conversation.id, customer_id, duplicate=duplicate
+            "message",
+            message_id,
+            conversation.id,
+            customer_id,
+            duplicate=duplicate,
+            outbox_changed=released,
         )
 
     async def _store_status(self, session: AsyncSession, event: StatusUpdate) -> IngestResult:
@@ -184,11 +191,16 @@ class Gateway:
             error_message=event.error_message,
             now=utcnow(),
         )
-        if result.reopened:
-            self._wake_sender()
-        return IngestResult("status", result.message_id, duplicate=result.message_id is None)
+        return IngestResult(
+            "status",
+            result.message_id,
+            duplicate=result.message_id is None,
+            outbox_changed=result.reopened,
+        )
 
     async def _after_commit(self, events: list[Event], results: list[IngestResult]) -> None:
+        if any(result.outbox_changed for result in results):
+            self._wake_sender()
         for event, result in zip(events, results, strict=True):
             if result.kind == "status":
                 if result.message_id is not None:
