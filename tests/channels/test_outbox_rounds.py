@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
 
 from tests.channels.stack import channel_stack, eventually
 
@@ -19,6 +23,13 @@ async def test_replies_go_out_between_scans_with_more_queues_than_slots(sqlite_u
         sqlite_url, outbox_concurrency=2, outbox_poll_interval=60.0, twilio_callbacks=False
     ) as channels:
         await asyncio.sleep(0.3)  # the sender's first round (a scan) is over
+        rounds = Counter[str]()
+
+        @event.listens_for(channels.gw.runtime.engine.sync_engine, "before_cursor_execute")
+        def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+            if "GROUP BY outbox.conversation_id" in sql:
+                rounds["woken" if "outbox.conversation_id IN" in sql else "scan"] += 1
+
         for n in range(ORDERS):
             await asyncio.gather(
                 *(
@@ -28,6 +39,7 @@ async def test_replies_go_out_between_scans_with_more_queues_than_slots(sqlite_u
             )
         total = len(CUSTOMERS) * ORDERS
         await eventually(lambda: len(channels.twilio.sent()) >= total, timeout=20.0)
+        assert rounds["scan"] == 0 and rounds["woken"] > 0, rounds
         quoted: dict[str, list[int]] = {number: [] for number in CUSTOMERS}
         for call in channels.twilio.sent():
             found = re.findall(r"\d{7}", call.form["Body"])

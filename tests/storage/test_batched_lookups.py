@@ -102,6 +102,16 @@ async def test_open_threads_find_start_and_touch(sessions: async_sessionmaker[As
         # Both channels' times kept, the latest channel remembered.
         assert touched.last_inbound == {"sms": now.isoformat(), "whatsapp": later.isoformat()}
         assert touched.last_channel == "whatsapp" and touched.updated_at == later
+    # Read back from the database, a thread keeps the other channels' times when touched.
+    latest = later + timedelta(seconds=5)
+    async with sessions() as s, s.begin():
+        again = (await conversations.open_threads(s, [new.customer_id], latest))[new.customer_id]
+        again.touch_inbound("sms", latest)
+        await conversations.write_touched(s, [again])
+    async with sessions() as s:
+        stored = await s.get(ConversationRow, again.id)
+        assert stored is not None and stored.last_channel == "sms"
+        assert stored.last_inbound == {"sms": latest.isoformat(), "whatsapp": later.isoformat()}
 
 
 async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sessions) -> None:
