@@ -41,7 +41,8 @@ class OpenThread:
     touched_at: datetime | None = None
 
     def touch_inbound(self, channel: str, now: datetime) -> None:
-        """The customer wrote on `channel` at `now` (the 24-hour windows start from here)."""
+        """The customer wrote on `channel` at `now` (handlers and the console see it; reply
+        windows go by the identity's own last inbound time)."""
         self.last_inbound = {**self.last_inbound, channel: now.isoformat()}
         self.last_channel = channel
         self.touched_at = now
