@@ -11,10 +11,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import utcnow
-from storage import conversations, customers, messages, outbox
+from storage import conversations, customers, outbox
 from storage.database import create_engine, session_factory
 from storage.migrate import migrate
-from tests.storage.rows import lease_due
+from tests.storage.rows import lease_due, queued_reply
 
 
 async def _two_queued_sends(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
@@ -23,27 +23,10 @@ async def _two_queued_sends(sessions: async_sessionmaker[AsyncSession]) -> list[
         identity = await customers.resolve_identity(s, "sms", "+905551119999", now=earlier)
         thread = await conversations.open_conversation(s, identity.customer_id, earlier)
         address = {"channel": "sms", "provider": "twilio", "account": "+1", "chat_id": "+90"}
-        rows = []
-        for n in range(2):
-            message = await messages.insert_outbound(
-                s,
-                {
-                    "conversation_id": thread.id,
-                    "customer_id": identity.customer_id,
-                    "direction": "out",
-                    "channel": "sms",
-                    "sender": "bot",
-                    "text": f"reply {n}",
-                    "address": address,
-                    "delivery_status": "pending",
-                    "created_at": earlier,
-                },
-            )
-            row = outbox.new_row(message.id, thread.id, address, {"text": f"reply {n}"}, earlier)
-            s.add(row)
-            rows.append(row)
-        await s.flush()
-        return [row.id for row in rows]
+        return [
+            await queued_reply(s, thread.id, identity.customer_id, f"reply {n}", earlier, address)
+            for n in range(2)
+        ]
 
 
 async def test_a_row_finished_meanwhile_is_not_leased_again(pg_url: str) -> None:

@@ -1,14 +1,15 @@
-"""A customer's message as the storage functions take it (the storage tests' one builder),
-and a sender's lease round."""
+"""A customer's message as the storage functions take it (the storage tests' one builder), a
+bot reply queued in the outbox, and a sender's lease round."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import utcnow
-from storage import outbox
+from storage import messages, outbox
 
 
 def inbound_row(
@@ -43,3 +44,33 @@ async def lease_due(
     now = utcnow()
     heads = await outbox.due_heads(s, now, limit)
     return await outbox.lease(s, [head.id for head in heads], owner, now, seconds)
+
+
+async def queued_reply(
+    s: AsyncSession,
+    conversation_id: int,
+    customer_id: int,
+    text: str,
+    now: datetime,
+    address: dict[str, Any] | None = None,
+) -> int:
+    """A bot reply with its outbox row, pending: the row's id."""
+    address = address or {"chat_id": "x"}
+    message = await messages.insert_outbound(
+        s,
+        {
+            "conversation_id": conversation_id,
+            "customer_id": customer_id,
+            "direction": "out",
+            "channel": "sms",
+            "sender": "bot",
+            "text": text,
+            "address": address,
+            "delivery_status": "pending",
+            "created_at": now,
+        },
+    )
+    row = outbox.new_row(message.id, conversation_id, address, {"text": text}, now)
+    s.add(row)
+    await s.flush()
+    return row.id

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import DELIVERY_RANK, utcnow
 from storage import conversations, customers, messages, outbox, turn_state
-from tests.storage.rows import inbound_row, lease_due
+from tests.storage.rows import inbound_row, lease_due, queued_reply
 
 
 async def _customer_and_thread(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
@@ -127,26 +127,7 @@ async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
     customer_id, conversation_id = await _customer_and_thread(sessions)
     now = utcnow()
     async with sessions() as s, s.begin():
-        ids = []
-        for i in range(3):
-            message = await messages.insert_outbound(
-                s,
-                {
-                    "conversation_id": conversation_id,
-                    "customer_id": customer_id,
-                    "direction": "out",
-                    "channel": "sms",
-                    "sender": "bot",
-                    "text": f"r{i}",
-                    "created_at": now,
-                },
-            )
-            row = outbox.new_row(
-                message.id, conversation_id, {"chat_id": "x"}, {"text": f"r{i}"}, now
-            )
-            s.add(row)
-            await s.flush()
-            ids.append(row.id)
+        ids = [await queued_reply(s, conversation_id, customer_id, f"r{i}", now) for i in range(3)]
 
     async def lease(owner: str) -> list[int]:
         async with sessions() as s, s.begin():
@@ -185,23 +166,11 @@ async def test_due_heads_of_named_conversations(sessions) -> None:
             thread = await conversations.open_conversation(s, identity.customer_id, now)
             queues.append([])
             for n in range(2):
-                message = await messages.insert_outbound(
-                    s,
-                    {
-                        "conversation_id": thread.id,
-                        "customer_id": identity.customer_id,
-                        "direction": "out",
-                        "channel": "sms",
-                        "sender": "bot",
-                        "text": f"r{n}",
-                        "created_at": now,
-                    },
+                row_id = await queued_reply(
+                    s, thread.id, identity.customer_id, f"r{n}", now, {"chat_id": phone}
                 )
-                row = outbox.new_row(message.id, thread.id, {"chat_id": phone}, {}, now)
-                s.add(row)
-                await s.flush()
-                queues[-1].append(row.id)
-                conversation_of[row.id] = thread.id
+                queues[-1].append(row_id)
+                conversation_of[row_id] = thread.id
     first, second, third = queues
 
     async def heads(limit: int, of: list[list[int]] | None) -> list[int]:
