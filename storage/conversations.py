@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
@@ -39,11 +40,14 @@ class OpenThread:
     last_inbound: dict[str, Any]
     last_channel: str
     touched_at: datetime | None = None
+    # The channels touched here: only these are written, merged into the row's current value.
+    touched: dict[str, str] = field(default_factory=dict)
 
     def touch_inbound(self, channel: str, now: datetime) -> None:
         """The customer wrote on `channel` at `now` (handlers and the console see it; reply
         windows go by the identity's own last inbound time)."""
-        self.last_inbound = {**self.last_inbound, channel: now.isoformat()}
+        self.touched[channel] = now.isoformat()
+        self.last_inbound = {**self.last_inbound, **self.touched}
         self.last_channel = channel
         self.touched_at = now
 
@@ -76,15 +80,19 @@ async def _open_threads(session: AsyncSession, customer_ids: list[int]) -> dict[
 
 async def write_touched(session: AsyncSession, threads: Iterable[OpenThread]) -> None:
     """Write the touched threads' last inbound times, in id order (so that concurrent
-    transactions lock conversation rows in one order)."""
+    transactions lock conversation rows in one order).
+
+    The touched channels are merged into the row's value in SQL, not written over what was
+    read: another worker may have touched another channel of the same thread since.
+    """
     touched = sorted((t for t in threads if t.touched_at is not None), key=lambda t: t.id)
     if touched:
         await session.execute(
-            _TOUCH,
+            _TOUCH["postgresql" if is_postgres(session) else "sqlite"],
             [
                 {
                     "cid": t.id,
-                    "last": t.last_inbound,
+                    "touched": json.dumps(t.touched),
                     "channel": t.last_channel,
                     "now": t.touched_at,
                 }
@@ -132,16 +140,22 @@ _FIND_OPEN_THREADS = select(
     _CONVERSATIONS.c.customer_id.in_(bindparam("cids", expanding=True)),
     _CONVERSATIONS.c.state.in_(OPEN_STATES),
 )
+# The touched channels' times merged into the row's own (a JSON object of channel -> time).
+_MERGED_LAST_INBOUND = {
+    "postgresql": "(conversations.last_inbound::jsonb || CAST(:touched AS jsonb))::json",
+    "sqlite": "json_patch(conversations.last_inbound, :touched)",
+}
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
-_TOUCH = (
-    update(_CONVERSATIONS)
+_TOUCH = {
+    dialect: update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("cid"))
     .values(
-        last_inbound=bindparam("last"),
+        last_inbound=text(merged).bindparams(bindparam("touched", type_=String)),
         last_channel=bindparam("channel"),
         updated_at=bindparam("now"),
     )
-)
+    for dialect, merged in _MERGED_LAST_INBOUND.items()
+}
 
 
 async def find_open(session: AsyncSession, customer_id: int) -> ConversationRow | None:

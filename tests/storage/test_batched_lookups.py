@@ -112,6 +112,26 @@ async def test_open_threads_find_start_and_touch(sessions: async_sessionmaker[As
         stored = await s.get(ConversationRow, again.id)
         assert stored is not None and stored.last_channel == "sms"
         assert stored.last_inbound == {"sms": latest.isoformat(), "whatsapp": later.isoformat()}
+    # Two workers read the thread before either writes (each its own channel): the second
+    # write merges into the first's instead of writing back the value it read.
+    async with sessions() as s:
+        first = (await conversations.open_threads(s, [new.customer_id], latest))[new.customer_id]
+    async with sessions() as s:
+        second = (await conversations.open_threads(s, [new.customer_id], latest))[new.customer_id]
+    first_at, second_at = latest + timedelta(seconds=1), latest + timedelta(seconds=2)
+    for thread, channel, at in ((first, "telegram", first_at), (second, "webchat", second_at)):
+        async with sessions() as s, s.begin():
+            thread.touch_inbound(channel, at)
+            await conversations.write_touched(s, [thread])
+    async with sessions() as s:
+        stored = await s.get(ConversationRow, again.id)
+        assert stored is not None and stored.last_channel == "webchat"
+        assert stored.last_inbound == {
+            "sms": latest.isoformat(),
+            "whatsapp": later.isoformat(),
+            "telegram": first_at.isoformat(),
+            "webchat": second_at.isoformat(),
+        }
 
 
 async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sessions) -> None:
