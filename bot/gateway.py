@@ -106,10 +106,10 @@ class Gateway:
         one transaction would lock customer A then B while another locks B then A: a
         deadlock, the batch fails and is retried item by item. So every transaction goes:
 
-        1. senders resolved: every known sender's identity row locked (and touched) in one
-           UPDATE, in id order; then new senders and those with a link code or a shared
-           contact in (channel, sender id) order, one after the other (identity rows and
-           customers inserted, merges);
+        1. senders resolved in (channel, sender id) order, each identity row locked in that
+           order: runs of known senders writing plainly touched in one UPDATE each, new
+           senders and those with a link code or a shared contact one at a time (identity
+           rows and customers inserted, merges);
         2. open conversations found or started in customer id order;
         3. messages inserted in arrival order, in one multi-row INSERT (message ids order a
            conversation's turns, and one conversation may have messages from several

@@ -75,26 +75,33 @@ class IdentityResolver:
     async def resolve_senders(
         self, session: AsyncSession, events: list[Inbound], now: datetime
     ) -> list[IdentityRow | KnownIdentity]:
-        """`resolve_sender` for the events of one transaction, in their order.
+        """`resolve_sender` for the events of one transaction, given in sender key order.
 
         The usual message, a known sender writing plainly (no link code, no shared contact,
         the same address and name), costs nothing of its own: such senders are read in one
-        SELECT and touched in one UPDATE for the whole batch. The others take the full path.
+        SELECT and touched in one UPDATE. The others take the full path.
+
+        Every sender's identity row is locked in sender key order, plain or not, so that
+        concurrent batches wait for each other instead of deadlocking: a sender may be plain
+        to one batch and take the full path in another (new when it looked, or a changed
+        name). The plain senders before each full-path one are touched (locked) first.
         """
         keys = [self._canonical(event) for event in events]
         known = await customers.find_identities(session, keys)
-        # Every known sender's row is locked first, all in id order, so that concurrent
-        # batches cannot deadlock on them; the full path below then updates rows it holds.
-        await customers.touch_identities(session, known.values(), now)
         resolved: list[IdentityRow | KnownIdentity] = []
         plain: list[KnownIdentity] = []
+        run: list[KnownIdentity] = []  # plain senders not yet touched
         for event, key in zip(events, keys, strict=True):
             identity = known.get(key)
             if identity is not None and self._plain(event, identity):
                 plain.append(identity)
+                run.append(identity)
                 resolved.append(identity)
-            else:
-                resolved.append(await self.resolve_sender(session, event, now))
+                continue
+            await customers.touch_identities(session, run, now)
+            run = []
+            resolved.append(await self.resolve_sender(session, event, now))
+        await customers.touch_identities(session, run, now)
         if len(plain) < len(events):
             # A merge on the full path may have moved a plain sender's identity to another
             # customer: the UPDATE (of rows this transaction holds) reports where each is now.

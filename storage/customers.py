@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.dialect import insert_ignoring_conflicts, padded
+from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
 from storage.tables import CustomerRow, IdentityRow
 
 _IDENTITIES = IdentityRow.__table__
@@ -43,21 +43,27 @@ _FIND_IDENTITIES = select(*(_IDENTITIES.c[f.name] for f in fields(KnownIdentity)
     _IDENTITIES.c.channel == bindparam("channel"),
     _IDENTITIES.c.external_id.in_(bindparam("external_ids", expanding=True)),
 )
-# The subquery takes the row locks in id order (PostgreSQL; SQLite has one writer): two
-# batches touching the same identities wait for each other instead of deadlocking.
-_TOUCH_IDENTITIES = (
-    update(_IDENTITIES)
-    .where(
-        _IDENTITIES.c.id.in_(
-            select(_IDENTITIES.c.id)
-            .where(_IDENTITIES.c.id.in_(bindparam("ids", expanding=True)))
-            .order_by(_IDENTITIES.c.id)
-            .with_for_update()
-        )
+
+
+def _touch_identities(postgres: bool) -> Any:
+    """One UPDATE for many identities. On PostgreSQL the subquery takes the row locks in
+    sender key order, the order ingest resolves senders in: batches touching the same
+    identities wait for each other instead of deadlocking. Collation "C" compares as Python
+    compares str (by code point). SQLite has one writer and no row locks."""
+    ids = select(_IDENTITIES.c.id).where(_IDENTITIES.c.id.in_(bindparam("ids", expanding=True)))
+    if postgres:
+        ids = ids.order_by(
+            _IDENTITIES.c.channel.collate("C"), _IDENTITIES.c.external_id.collate("C")
+        ).with_for_update()
+    return (
+        update(_IDENTITIES)
+        .where(_IDENTITIES.c.id.in_(ids))
+        .values(last_inbound_at=bindparam("now"))
+        .returning(_IDENTITIES.c.id, _IDENTITIES.c.customer_id)
     )
-    .values(last_inbound_at=bindparam("now"))
-    .returning(_IDENTITIES.c.id, _IDENTITIES.c.customer_id)
-)
+
+
+_TOUCH_IDENTITIES = {postgres: _touch_identities(postgres) for postgres in (False, True)}
 
 
 async def find_identity(
@@ -95,7 +101,9 @@ async def touch_identities(
     rows = {identity.id: identity for identity in identities}
     if not rows:
         return
-    result = await session.execute(_TOUCH_IDENTITIES, {"ids": padded(sorted(rows)), "now": now})
+    result = await session.execute(
+        _TOUCH_IDENTITIES[is_postgres(session)], {"ids": padded(sorted(rows)), "now": now}
+    )
     current: dict[int, int] = {iid: customer_id for iid, customer_id in result}
     for iid, identity in rows.items():
         if iid not in current:  # erased since it was read: fail, the batch is retried
