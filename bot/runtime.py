@@ -74,6 +74,7 @@ class Runtime:
         self.events = EventBus(self.coordination)
         matcher = IntentMatcher.from_yaml(self._intents_file or INTENTS_FILE)
         self.identity_actions = IdentityActions(self.sessions, settings)
+        statement_sessions = read_session_factory(self.engine)
         self.sender = OutboxSender(
             self.sessions,
             self.coordination,
@@ -85,6 +86,7 @@ class Runtime:
             poll_interval=settings.outbox_poll_interval,
             concurrency=settings.outbox_concurrency,
             lease=settings.outbox_lease,
+            round_sessions=statement_sessions,
         )
         self.handoff = HandoffService(
             self.sessions, self.events, self.metrics, settings, self.sender.wake
@@ -103,7 +105,7 @@ class Runtime:
             identity_actions=self.identity_actions,
             handoff=self.handoff,
             writers=1 if settings.is_sqlite else 4,
-            read_sessions=read_session_factory(self.engine),
+            read_sessions=statement_sessions,
         )
         self.gateway = Gateway(
             self.sessions,

@@ -76,8 +76,12 @@ class OutboxSender:
         poll_interval: float = 1.0,
         concurrency: int = 64,
         lease: float = LEASE_SECONDS,
+        round_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        # A lease round's statements each stand alone (the lease re-checks its rows): on
+        # PostgreSQL they need no transaction, and skip BEGIN and COMMIT (see storage.database).
+        self._round_sessions = round_sessions or sessions
         self._coordination = coordination
         self._adapters = adapters
         self._settings = settings
@@ -180,14 +184,18 @@ class OutboxSender:
         else:
             return 0
         now = utcnow()
-        wanted = limit + LOOK_AHEAD
         try:
-            async with self._sessions() as session, session.begin():
-                heads = await outbox.due_heads(session, now, wanted, candidates)
-                rows = await outbox.lease(
-                    session, [head.id for head in heads[:limit]], self._owner, now, self._lease
+            async with self._round_sessions() as session, session.begin():
+                heads, rows = await outbox.lease_heads(
+                    session,
+                    now,
+                    self._owner,
+                    self._lease,
+                    take=limit,
+                    read=limit + LOOK_AHEAD,
+                    conversations=candidates,
                 )
-                # What the channel rules read, for all these rows at once (one transaction).
+                # What the channel rules read, for all these rows at once.
                 found = await recipients(session, {r.message_id: a for r, a in self._to_plan(rows)})
         except Exception:
             if candidates is None:
@@ -196,7 +204,9 @@ class OutboxSender:
                 self._candidates |= candidates  # asked again in the next round
             raise
         self._candidates.update(head.conversation_id for head in heads[limit:])
-        if len(heads) == wanted:  # more are due than were read: scan once these are taken
+        if (
+            len(heads) == limit + LOOK_AHEAD
+        ):  # more are due than were read: scan once these are taken
             self._scan_when_drained = True
         for row in rows:
             task = asyncio.create_task(self._send_row(row, found.get(row.message_id)))

@@ -91,9 +91,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for batches of plain reads. On PostgreSQL they run outside a transaction:
-    under READ COMMITTED every statement takes its own snapshot anyway, and BEGIN and COMMIT
-    would be two more round trips. SQLite keeps its (in-process, nearly free) transactions."""
+    """Sessions for batches of plain reads, and for statements that each stand alone (a
+    sender's lease round). On PostgreSQL they run outside a transaction: under READ
+    COMMITTED every statement takes its own snapshot anyway, and BEGIN and COMMIT would be
+    two more round trips. SQLite keeps its (in-process, nearly free) transactions."""
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
     return session_factory(engine)

@@ -40,10 +40,9 @@ def inbound_row(
 async def lease_due(
     s: AsyncSession, owner: str, seconds: float, limit: int = 100
 ) -> list[outbox.LeasedRow]:
-    """What a sender's round does: read the due heads, lease them (one transaction)."""
-    now = utcnow()
-    heads = await outbox.due_heads(s, now, limit)
-    return await outbox.lease(s, [head.id for head in heads], owner, now, seconds)
+    """What a sender's round does: read the due heads, lease them."""
+    _heads, leased = await outbox.lease_heads(s, utcnow(), owner, seconds, take=limit, read=limit)
+    return leased
 
 
 async def queued_reply(

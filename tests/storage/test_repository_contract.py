@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import DELIVERY_RANK, utcnow
 from storage import conversations, customers, messages, outbox, turn_state
+from storage.tables import OutboxRow
 from tests.storage.rows import inbound_row, lease_due, queued_reply
 
 
@@ -153,6 +155,43 @@ async def test_outbox_leases_heads_of_queues_once(sessions) -> None:
     async with sessions() as s:
         count, age = await outbox.depth(s, utcnow())
     assert count == 2 and age >= 0
+
+
+async def test_lease_heads_takes_the_oldest_and_reports_the_rest(sessions) -> None:
+    """A sender's round leases the oldest due heads it has room for; the other heads it read
+    come back unleased (the sender remembers their conversations for its next rounds)."""
+    now = utcnow()
+    heads: list[int] = []  # each conversation's first outbox row, oldest conversation first
+    async with sessions() as s, s.begin():
+        for phone in ("+905551110001", "+905551110002", "+905551110003", "+905551110004"):
+            identity = await customers.resolve_identity(s, "sms", phone, now=now)
+            thread = await conversations.open_conversation(s, identity.customer_id, now)
+            for n in range(2):
+                row_id = await queued_reply(
+                    s, thread.id, identity.customer_id, f"r{n}", now, {"chat_id": phone}
+                )
+                if n == 0:
+                    heads.append(row_id)
+
+    async def round_(owner: str, take: int, read: int, of: list[int] | None = None):
+        async with sessions() as s, s.begin():
+            return await outbox.lease_heads(
+                s, utcnow(), owner, 30, take=take, read=read, conversations=of
+            )
+
+    read, leased = await round_("a", take=2, read=3)
+    assert [h.id for h in read] == heads[:3]
+    assert [r.id for r in leased] == heads[:2] and {r.status for r in leased} == {"pending"}
+    async with sessions() as s:
+        owners = {row.id: row.lease_owner for row in await s.scalars(select(OutboxRow))}
+    assert [owners[h] for h in heads] == ["a", "a", None, None]
+    # A round for named conversations: the leased heads are not due again.
+    conversation_of = {h.id: h.conversation_id for h in read}
+    read, leased = await round_("b", take=5, read=5, of=list(conversation_of.values()))
+    assert [h.id for h in read] == [heads[2]] and [r.id for r in leased] == [heads[2]]
+    assert await round_("c", take=1, read=1, of=[]) == ([], [])
+    read, leased = await round_("c", take=0, read=5)
+    assert [h.id for h in read] == [heads[3]] and leased == []
 
 
 async def test_due_heads_of_named_conversations(sessions) -> None:
