@@ -150,19 +150,7 @@ class IdentityResolver:
         elif code_customer is not None and code_customer != identity.customer_id:
             await self._merge(session, code_customer, identity.customer_id, "link_code", now)
             await self._relabel(session, identity, "link_code")
-        if identity is None:
-            identity = await customers.resolve_identity(
-                session,
-                channel,
-                external_id,
-                now=now,
-                address=event.address.to_dict(),
-                display_name=event.profile_name,
-                verified=channel in PHONE_CHANNELS,
-            )
-            if channel in PHONE_CHANNELS:
-                await self._mark_phone(session, identity.customer_id, external_id)
-        else:
+        if identity is not None:
             identity = await customers.resolve_identity(
                 session,
                 channel,
@@ -172,9 +160,35 @@ class IdentityResolver:
                 display_name=event.profile_name,
                 known=identity,
             )
+        else:
+            identity = await customers.first_contact(
+                session,
+                channel,
+                external_id,
+                now=now,
+                address=event.address.to_dict(),
+                display_name=event.profile_name,
+                verified=channel in PHONE_CHANNELS,
+            ) or await self._made_meanwhile(session, event, external_id, now)
         contact = event.extra.get("contact")
         if isinstance(contact, dict) and contact.get("own"):
             identity = await self._shared_own_contact(session, identity, contact, now)
+        return identity
+
+    async def _made_meanwhile(
+        self, session: AsyncSession, event: Inbound, external_id: str, now: datetime
+    ) -> IdentityRow:
+        """Another batch made this sender's identity since we looked: touch that one."""
+        identity = await customers.resolve_identity(
+            session,
+            event.channel,
+            external_id,
+            now=now,
+            address=event.address.to_dict(),
+            display_name=event.profile_name,
+        )
+        if event.channel in PHONE_CHANNELS:
+            await self._mark_phone(session, identity.customer_id, external_id)
         return identity
 
     async def _code_customer(

@@ -112,6 +112,51 @@ async def touch_identities(
         identity.customer_id = current[iid]
 
 
+async def first_contact(
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    *,
+    now: datetime,
+    address: dict[str, Any] | None = None,
+    display_name: str = "",
+    verified: bool = False,
+) -> IdentityRow | None:
+    """A new customer with this identity, written as it is now (its time, address and name;
+    a phone number the provider vouches for is the customer's verified phone). None when
+    another transaction made the identity first: the caller reads and touches that one."""
+    phone = external_id if channel in ("sms", "whatsapp") and external_id.startswith("+") else ""
+    customer = CustomerRow(
+        display_name=display_name,
+        phone=phone,
+        phone_verified=verified and bool(phone),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)
+    await session.flush()
+    identity = await session.scalar(
+        insert_ignoring_conflicts(session, IdentityRow)
+        .values(
+            customer_id=customer.id,
+            channel=channel,
+            external_id=external_id,
+            verified=verified,
+            link_reason="first_contact",
+            address=address,
+            display_name=display_name,
+            unreachable=False,
+            opt_source="",
+            last_inbound_at=now,
+            created_at=now,
+        )
+        .returning(IdentityRow)
+    )
+    if identity is None:  # lost the race: drop our empty customer
+        await session.delete(customer)
+    return identity
+
+
 async def resolve_identity(
     session: AsyncSession,
     channel: str,
@@ -130,29 +175,19 @@ async def resolve_identity(
     """
     identity = known or await find_identity(session, channel, external_id)
     if identity is None:
-        customer = CustomerRow(display_name=display_name, created_at=now, updated_at=now)
-        if channel in ("sms", "whatsapp") and external_id.startswith("+"):
-            customer.phone = external_id
-        session.add(customer)
-        await session.flush()
-        await session.execute(
-            insert_ignoring_conflicts(session, IdentityRow).values(
-                customer_id=customer.id,
-                channel=channel,
-                external_id=external_id,
-                verified=verified,
-                link_reason="first_contact",
-                address=address,
-                display_name=display_name,
-                unreachable=False,
-                opt_source="",
-                created_at=now,
-            )
+        created = await first_contact(
+            session,
+            channel,
+            external_id,
+            now=now,
+            address=address,
+            display_name=display_name,
+            verified=verified,
         )
+        if created is not None:
+            return created
         identity = await find_identity(session, channel, external_id)
         assert identity is not None
-        if identity.customer_id != customer.id:  # lost the race: drop our empty customer
-            await session.delete(customer)
     changes: dict[str, Any] = {"last_inbound_at": now}
     if address and address != identity.address:
         changes["address"] = address

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.model import utcnow
 from storage import conversations, customers, messages
-from storage.tables import ConversationRow, IdentityRow, MessageRow
+from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow
 from tests.storage.rows import inbound_row
 
 
@@ -35,6 +35,42 @@ async def test_find_identities_matches_find_identity(sessions) -> None:
     assert len(found) == 3
     for key, row in found.items():
         assert (row.channel, row.external_id) == key and row.id == singles[key].id
+
+
+async def test_first_contact_writes_the_sender_whole_once(sessions) -> None:
+    """A first contact is one customer and one identity, written with the message's time,
+    address and name (nothing left to touch); a second batch making it too gets None."""
+    now = utcnow()
+    address = {"channel": "whatsapp", "provider": "twilio", "account": "+1", "chat_id": "+90"}
+    async with sessions() as s, s.begin():
+        made = await customers.first_contact(
+            s,
+            "whatsapp",
+            "+905551110001",
+            now=now,
+            address=address,
+            display_name="Ayşe",
+            verified=True,
+        )
+        assert made is not None
+        again = await customers.first_contact(s, "whatsapp", "+905551110001", now=now)
+        assert again is None
+        web = await customers.first_contact(s, "webchat", "session-1", now=now)
+        assert web is not None
+    async with sessions() as s:
+        stored = await customers.find_identity(s, "whatsapp", "+905551110001")
+        assert stored is not None and stored.id == made.id
+        assert (stored.last_inbound_at, stored.address, stored.display_name) == (
+            now,
+            address,
+            "Ayşe",
+        )
+        assert stored.verified and stored.link_reason == "first_contact"
+        rows = {c.id: c for c in await s.scalars(select(CustomerRow))}
+        assert sorted(rows) == sorted({made.customer_id, web.customer_id})  # the loser's dropped
+        phone_customer, web_customer = rows[made.customer_id], rows[web.customer_id]
+        assert (phone_customer.phone, phone_customer.phone_verified) == ("+905551110001", True)
+        assert (web_customer.phone, web_customer.phone_verified) == ("", False)
 
 
 async def test_touch_identities_reports_the_current_customer(sessions) -> None:
