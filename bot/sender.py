@@ -204,10 +204,8 @@ class OutboxSender:
                 self._candidates |= candidates  # asked again in the next round
             raise
         self._candidates.update(head.conversation_id for head in heads[limit:])
-        if (
-            len(heads) == limit + LOOK_AHEAD
-        ):  # more are due than were read: scan once these are taken
-            self._scan_when_drained = True
+        if len(heads) == limit + LOOK_AHEAD:
+            self._scan_when_drained = True  # more are due than were read: scan once these go
         for row in rows:
             task = asyncio.create_task(self._send_row(row, found.get(row.message_id)))
             self._inflight.add(task)
