@@ -140,9 +140,12 @@ _FIND_OPEN_THREADS = select(
     _CONVERSATIONS.c.customer_id.in_(bindparam("cids", expanding=True)),
     _CONVERSATIONS.c.state.in_(OPEN_STATES),
 )
-# The touched channels' times merged into the row's own (a JSON object of channel -> time).
+# The touched channels' times merged into the row's own (a JSON object of channel -> time;
+# anything else stored there, such as a JSON null, counts as empty, as json_patch does).
 _MERGED_LAST_INBOUND = {
-    "postgresql": "(conversations.last_inbound::jsonb || CAST(:touched AS jsonb))::json",
+    "postgresql": "((CASE jsonb_typeof(conversations.last_inbound::jsonb)"
+    " WHEN 'object' THEN conversations.last_inbound::jsonb ELSE '{}'::jsonb END)"
+    " || CAST(:touched AS jsonb))::json",
     "sqlite": "json_patch(conversations.last_inbound, :touched)",
 }
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).

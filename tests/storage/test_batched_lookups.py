@@ -168,6 +168,18 @@ async def test_open_threads_find_start_and_touch(sessions: async_sessionmaker[As
             "telegram": first_at.isoformat(),
             "webchat": second_at.isoformat(),
         }
+    # A thread whose stored value is not an object (a JSON null) starts from empty.
+    async with sessions() as s, s.begin():
+        await s.execute(
+            update(ConversationRow).where(ConversationRow.id == again.id).values(last_inbound=None)
+        )
+    async with sessions() as s, s.begin():
+        thread = (await conversations.open_threads(s, [new.customer_id], latest))[new.customer_id]
+        thread.touch_inbound("sms", second_at)
+        await conversations.write_touched(s, [thread])
+    async with sessions() as s:
+        stored = await s.get(ConversationRow, again.id)
+        assert stored is not None and stored.last_inbound == {"sms": second_at.isoformat()}
 
 
 async def test_insert_inbound_many_keeps_order_and_stores_each_message_once(sessions) -> None:
