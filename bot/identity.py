@@ -100,7 +100,8 @@ class IdentityResolver:
                 continue
             await customers.touch_identities(session, run, now)
             run = []
-            resolved.append(await self.resolve_sender(session, event, now))
+            unknown = identity is None  # as of this transaction's look, a moment ago
+            resolved.append(await self.resolve_sender(session, event, now, unknown=unknown))
         await customers.touch_identities(session, run, now)
         if len(plain) < len(events):
             # A merge on the full path may have moved a plain sender's identity to another
@@ -130,8 +131,14 @@ class IdentityResolver:
         return channel, external_id
 
     async def resolve_sender(
-        self, session: AsyncSession, event: Inbound, now: datetime
+        self, session: AsyncSession, event: Inbound, now: datetime, *, unknown: bool = False
     ) -> IdentityRow:
+        """The sender's identity, found, linked or created (see the module's rules).
+
+        `unknown`: the caller has just looked and found no identity, so it is not read again
+        unless a link code needs it. If another transaction made it since, the steps below
+        meet it (an insert that finds it there reads it).
+        """
         channel = event.channel
         external_id = event.external_id or event.address.chat_id
         phone = self._phone(channel, external_id)
@@ -140,7 +147,11 @@ class IdentityResolver:
             # Reply to the number in its canonical form, whatever the provider wrote.
             event.address = replace(event.address, chat_id=phone)
         code_customer = await self._code_customer(session, event, now)
-        identity = await customers.find_identity(session, channel, external_id)
+        identity = (
+            None
+            if unknown and code_customer is None
+            else await customers.find_identity(session, channel, external_id)
+        )
         if identity is None:
             target, reason = code_customer, "link_code"
             if target is None and channel in PHONE_CHANNELS:
@@ -217,8 +228,9 @@ class IdentityResolver:
         reason: str,
         now: datetime,
     ) -> IdentityRow | None:
-        await session.execute(
-            insert_ignoring_conflicts(session, IdentityRow).values(
+        linked = await session.scalar(
+            insert_ignoring_conflicts(session, IdentityRow)
+            .values(
                 customer_id=customer_id,
                 channel=event.channel,
                 external_id=external_id,
@@ -230,11 +242,13 @@ class IdentityResolver:
                 opt_source="",
                 created_at=now,
             )
+            .returning(IdentityRow.id)
         )
-        links.audit(
-            session, "identity_linked", customer_id, now, channel=event.channel, reason=reason
-        )
-        log.info("identity linked (%s)", reason, extra={"customer_id": customer_id})
+        if linked is not None:  # not when another transaction made the identity first
+            links.audit(
+                session, "identity_linked", customer_id, now, channel=event.channel, reason=reason
+            )
+            log.info("identity linked (%s)", reason, extra={"customer_id": customer_id})
         return await customers.find_identity(session, event.channel, external_id)
 
     async def _merge(

@@ -4,8 +4,8 @@ identity rows in one order, and do not deadlock.
 A first-contact burst on several workers: batch 2 looks before customers X and Y exist, batch 1
 after Y was created but before X was. Locking the senders a batch knew first and the new ones
 after, batch 1 would hold Y and wait for X, while batch 2 (to which both were new) holds X and
-waits for Y. The full path's read of X sleeps in both batches, while the other customers are
-created: the window of a real race, made certain.
+waits for Y. The full path's first read for X sleeps in both batches, while the other
+customers are created: the window of a real race, made certain.
 """
 
 from __future__ import annotations
@@ -52,9 +52,13 @@ async def test_senders_new_to_one_batch_and_known_to_the_other(pg_url: str) -> N
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
         def slow(conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> Any:
-            single = "identities.channel = $" in sql and "identities.external_id = $" in sql
-            if conn.info.get("slow") and single and X in params:
-                sql += " AND (SELECT 1 FROM pg_sleep(1)) = 1"
+            if conn.info.get("slow") and "identities.external_id = $" in sql and X in params:
+                nap = " AND (SELECT 1 FROM pg_sleep(1)) = 1"
+                sql = (
+                    sql.replace(" ORDER BY", nap + " ORDER BY", 1)
+                    if " ORDER BY" in sql
+                    else sql + nap
+                )
             return sql, params
 
         async def batch(delay: float) -> list[int]:
