@@ -242,14 +242,15 @@ class IdentityResolver:
                 opt_source="",
                 created_at=now,
             )
-            .returning(IdentityRow.id)
+            .returning(IdentityRow)
         )
-        if linked is not None:  # not when another transaction made the identity first
-            links.audit(
-                session, "identity_linked", customer_id, now, channel=event.channel, reason=reason
-            )
-            log.info("identity linked (%s)", reason, extra={"customer_id": customer_id})
-        return await customers.find_identity(session, event.channel, external_id)
+        if linked is None:  # another transaction made the identity first: read that one
+            return await customers.find_identity(session, event.channel, external_id)
+        links.audit(
+            session, "identity_linked", customer_id, now, channel=event.channel, reason=reason
+        )
+        log.info("identity linked (%s)", reason, extra={"customer_id": customer_id})
+        return linked
 
     async def _merge(
         self, session: AsyncSession, survivor: int, other: int, reason: str, now: datetime
