@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -26,10 +27,18 @@ from bot.settings import Settings
 from bot.turns import TurnRunner
 from bot.webchat_host import WebchatHostImpl
 from storage.coordination import Coordination, create_coordination
-from storage.database import create_engine, read_session_factory, session_factory
+from storage.database import (
+    create_engine,
+    read_session_factory,
+    session_factory,
+    sqlite_file,
+)
 from storage.dialect import insert_ignoring_conflicts
 from storage.migrate import migrate
 from storage.tables import KeyValue
+
+if TYPE_CHECKING:
+    from storage.sqlite_checkpoint import WalCheckpointer
 
 log = logging.getLogger("omnigate.runtime")
 
@@ -62,12 +71,19 @@ class Runtime:
         self.identity_actions: IdentityActions
         self.handoff: HandoffService
         self.queue_watch: QueueWatch
+        self.checkpointer: WalCheckpointer | None = None
 
     async def start(self) -> None:
         from handlers import INTENTS_FILE, build_router
 
         settings = self.settings
-        self.engine = create_engine(settings.database_url)
+        self.engine = create_engine(settings.database_url, background_checkpoints=True)
+        database_file = sqlite_file(self.engine)
+        if database_file is not None:
+            from storage.sqlite_checkpoint import WalCheckpointer  # not loaded on PostgreSQL
+
+            self.checkpointer = WalCheckpointer(database_file)
+            self.checkpointer.start()
         await migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self.coordination = create_coordination(settings.redis_url, settings.redis_prefix)
@@ -154,6 +170,8 @@ class Runtime:
                 log.exception("closing %s failed", adapter.name)
         await self.coordination.close()
         await self.engine.dispose()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         log.info("gateway stopped")
 
     async def _instance_secret(self, key: str) -> bytes:

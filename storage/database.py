@@ -30,7 +30,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> AsyncEngine:
+    """`background_checkpoints`: SQLite leaves WAL checkpoints to a `WalCheckpointer` the
+    caller runs (see sqlite_file()); ignored on PostgreSQL."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         # One connection: SQLite has one writer anyway, and waiting for the connection in
@@ -40,7 +42,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("async_creator", _in_loop_creator(url))
         engine = create_async_engine(url, **kwargs)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, autocheckpoint=not background_checkpoints)
         return engine
     # Batching keeps few transactions open at once (ingest, turn reads and turn writes have 4
     # writers each, plus the sender and the API; overflow covers peaks). A smaller pool keeps
@@ -68,7 +70,15 @@ def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
     return connect
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The database file of a SQLite engine; None for PostgreSQL or an in-memory database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    return None if not database or database == ":memory:" else database
+
+
+def _tune_sqlite(engine: AsyncEngine, *, autocheckpoint: bool) -> None:
     from storage.sqlite_inloop import BUSY_TIMEOUT_MS
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -83,6 +93,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Statement journals and sorts in memory: on disk each was a temp file created,
         # written and unlinked (about 15 a second under load), for data of a few pages.
         cursor.execute("PRAGMA temp_store=MEMORY")
+        if not autocheckpoint:  # storage/sqlite_checkpoint.py does it off the loop
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
 
