@@ -1,8 +1,20 @@
-"""Prometheus metrics, one registry per application (tests run several apps in a process)."""
+"""Prometheus metrics, one registry per application (tests run several apps in a process).
+
+Under `omnigate serve --workers N` a scrape reaches whichever worker the kernel picks, so each
+worker's own counters would jump between workers' totals (and read as resets). The supervisor
+sets PROMETHEUS_MULTIPROC_DIR (bot/workers.py): prometheus_client then keeps every value in a
+file per process, and a scrape of any worker adds up all of them, including those of workers
+that died and were restarted, so counters never go back.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -51,12 +63,16 @@ class Metrics:
             registry=self.registry,
         )
         self.outbox_depth = Gauge(
-            "omnigate_outbox_depth", "Outbox rows waiting to be sent", registry=self.registry
+            "omnigate_outbox_depth",
+            "Outbox rows waiting to be sent",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",  # read from the shared database at each scrape
         )
         self.outbox_age = Gauge(
             "omnigate_outbox_oldest_seconds",
             "Age of the oldest waiting outbox row",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         # Human hand-off and what follows it (bot/handoff.py).
         self.handoffs = Counter(
@@ -72,7 +88,10 @@ class Metrics:
             registry=self.registry,
         )
         self.queue_depth = Gauge(
-            "omnigate_queue_depth", "Conversations waiting for an agent", registry=self.registry
+            "omnigate_queue_depth",
+            "Conversations waiting for an agent",
+            registry=self.registry,
+            multiprocess_mode="mostrecent",  # every worker counts the same shared queue
         )
         self.conversations_closed = Counter(
             "omnigate_conversations_closed_total",
@@ -101,4 +120,9 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        directory = os.environ.get(MULTIPROCESS_DIR)
+        if not directory:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=directory)
+        return generate_latest(every_worker)

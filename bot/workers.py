@@ -19,17 +19,23 @@ Redis (per-conversation locks, web chat pub/sub and pacing must be shared by all
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, fields
 from types import FrameType
 
 from bot.settings import Settings
+
+# prometheus_client's variable, spelled out: the supervisor does not import it (bot/metrics.py)
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 log = logging.getLogger("omnigate.workers")
 
@@ -64,6 +70,20 @@ def refusal(settings: Settings, workers: int) -> str | None:
             "workers would confirm each other's updates. Use OMNIGATE_TELEGRAM_MODE=webhook."
         )
     return None
+
+
+def metrics_dir(env: dict[str, str]) -> tuple[str, bool]:
+    """Where the workers keep their metric values (bot/metrics.py), and whether it is ours to
+    remove. A directory the operator set is kept, but emptied: prometheus_client would add up
+    the values a previous run left there."""
+    given = env.get(MULTIPROCESS_DIR)
+    if not given:
+        return tempfile.mkdtemp(prefix="omnigate-metrics-"), True
+    os.makedirs(given, exist_ok=True)
+    for stale in glob.glob(os.path.join(given, "*.db")):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(stale)
+    return given, False
 
 
 def worker_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -106,6 +126,8 @@ class Supervisor:
         self._settings = settings
         self._workers = [_Worker(i + 1) for i in range(count)]
         self._env = worker_env(settings)
+        self._metrics_dir, self._own_metrics_dir = metrics_dir(self._env)
+        self._env[MULTIPROCESS_DIR] = self._metrics_dir
         self._stop_signal: int | None = None
 
     def run(self) -> int:
@@ -120,6 +142,8 @@ class Supervisor:
                 time.sleep(POLL)
             return self._stop_all()
         finally:
+            if self._own_metrics_dir:
+                shutil.rmtree(self._metrics_dir, ignore_errors=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
