@@ -120,7 +120,7 @@ class Runtime:
             lock_ttl=settings.turn_lock_ttl,
             identity_actions=self.identity_actions,
             handoff=self.handoff,
-            writers=1 if settings.is_sqlite else 4,
+            writers=self._writers(),
             read_sessions=statement_sessions,
         )
         self.gateway = Gateway(
@@ -141,8 +141,7 @@ class Runtime:
             adapter.bind(self.gateway.ingest)
             if adapter.configured:
                 await adapter.start()
-        # One writer for SQLite (it has one anyway); a few for PostgreSQL to overlap commits.
-        self.gateway.start(writers=1 if settings.is_sqlite else 4)
+        self.gateway.start(writers=self._writers())
         await self.turns.start()
         await self.sender.start()
         self.queue_watch = QueueWatch(
@@ -155,6 +154,10 @@ class Runtime:
         )
         await self.queue_watch.start()
         log.info("gateway started (database %s)", self.engine.url.render_as_string())
+
+    def _writers(self) -> int:
+        """Writer transactions per kind of write: SQLite has one writer anyway."""
+        return 1 if self.settings.is_sqlite else max(1, self.settings.db_writers)
 
     async def stop(self) -> None:
         """SIGTERM: stop taking work, finish the turns in flight, flush what we can."""

@@ -1,11 +1,12 @@
 """Concurrent ingest transactions lock rows in one order: no deadlock, nothing lost or reordered.
 
-Every worker process runs several group-commit writers, so many ingest transactions run at
-once on PostgreSQL, each touching the identity and conversation rows of many customers. Here
-three gateways on engines of their own (three worker processes, four writers each) ingest
-messages of one set of customers at the same moment, each in its own shuffled order, with
-requests carrying several customers' messages and a customer's WhatsApp and SMS messages
-(one conversation) together. Taking the rows in arrival order, such batches deadlock.
+Every worker process runs its group-commit writers (OMNIGATE_DB_WRITERS, one by default), so
+many ingest transactions run at once on PostgreSQL, each touching the identity and
+conversation rows of many customers. Here three gateways on engines of their own (three
+worker processes, four writers each) ingest messages of one set of customers at the same
+moment, each in its own shuffled order, with requests carrying several customers' messages
+and a customer's WhatsApp and SMS messages (one conversation) together. Taking the rows in
+arrival order, such batches deadlock.
 """
 
 from __future__ import annotations
