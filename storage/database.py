@@ -42,7 +42,7 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
         kwargs.setdefault("pool_timeout", 120)
         kwargs.setdefault("async_creator", _in_loop_creator(url))
         engine = create_async_engine(url, **kwargs)
-        _tune_sqlite(engine, autocheckpoint=not background_checkpoints)
+        _tune_sqlite(engine, background_checkpoints=background_checkpoints)
         return engine
     # Batching keeps few transactions open at once (ingest, turn reads and turn writes have
     # OMNIGATE_DB_WRITERS writers each, plus the sender, its rounds and the API; overflow covers
@@ -79,7 +79,7 @@ def sqlite_file(engine: AsyncEngine) -> str | None:
     return None if not database or database == ":memory:" else database
 
 
-def _tune_sqlite(engine: AsyncEngine, *, autocheckpoint: bool) -> None:
+def _tune_sqlite(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
     from storage.sqlite_inloop import BUSY_TIMEOUT_MS
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -94,8 +94,10 @@ def _tune_sqlite(engine: AsyncEngine, *, autocheckpoint: bool) -> None:
         # Statement journals and sorts in memory: on disk each was a temp file created,
         # written and unlinked (about 15 a second under load), for data of a few pages.
         cursor.execute("PRAGMA temp_store=MEMORY")
-        if not autocheckpoint:  # storage/sqlite_checkpoint.py does it off the loop
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        if background_checkpoints:  # storage/sqlite_checkpoint.py copies most pages off the loop
+            from storage.sqlite_checkpoint import LOOP_CHECKPOINT_FRAMES
+
+            cursor.execute(f"PRAGMA wal_autocheckpoint={LOOP_CHECKPOINT_FRAMES}")
         cursor.close()
 
 
