@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
+from storage.dialect import insert_ignoring_conflicts, is_postgres, not_indexed, padded
 from storage.tables import ConversationRow
 
 OPEN_STATES = ("bot", "queued", "agent")
@@ -138,7 +138,7 @@ _FIND_OPEN_THREADS = select(
     _CONVERSATIONS.c.last_channel,
 ).where(
     _CONVERSATIONS.c.customer_id.in_(bindparam("cids", expanding=True)),
-    _CONVERSATIONS.c.state.in_(OPEN_STATES),
+    not_indexed(_CONVERSATIONS.c.state).in_(OPEN_STATES),
 )
 # The touched channels' times merged into the row's own (a JSON object of channel -> time;
 # anything else stored there, such as a JSON null, counts as empty, as json_patch does).

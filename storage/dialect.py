@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 T = TypeVar("T")
 
@@ -16,6 +20,36 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
     if session.bind.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+class not_indexed(ColumnElement[Any]):  # lower case: it reads like a SQL function
+    """A column SQLite's planner must not look it up by (rendered `+column` there, the
+    column itself elsewhere).
+
+    Without statistics, SQLite prefers an index on an equality (`status = 'pending'`) to the
+    primary key of an IN list (`id IN (...)`) as soon as the list has a few items: the
+    statement then walks every pending row (a burst's whole backlog) to change a handful.
+    PostgreSQL plans from statistics and gets this right by itself.
+    """
+
+    inherit_cache = True
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+        ("column", InternalTraversal.dp_clauseelement)
+    ]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(not_indexed)
+def _plain_column(element: not_indexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(not_indexed, "sqlite")
+def _unindexed_column(element: not_indexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
 
 
 def is_postgres(session: AsyncSession) -> bool:

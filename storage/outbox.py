@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialect import is_postgres, padded
+from storage.dialect import is_postgres, not_indexed, padded
 from storage.tables import OutboxRow
 
 
@@ -112,7 +112,7 @@ _LEASE = (
     update(_OUTBOX)
     .where(
         _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-        _OUTBOX.c.status == "pending",  # a second guard: only rows still waiting
+        not_indexed(_OUTBOX.c.status) == "pending",  # a second guard: only rows still waiting
         (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < bindparam("at")),
     )
     .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
-from storage.dialect import is_postgres, padded
+from storage.dialect import is_postgres, not_indexed, padded
 from storage.tables import ConversationRow, CustomerRow, IdentityRow, MessageRow, OutboxRow
 
 _MESSAGES = MessageRow.__table__
@@ -124,7 +124,7 @@ _IDENTITIES_BY_CUSTOMER = (
 
 _FINISH_TURNS = (
     update(_MESSAGES)
-    .where(_MESSAGES.c.id.in_(_IDS), _MESSAGES.c.turn_status == "pending")
+    .where(_MESSAGES.c.id.in_(_IDS), not_indexed(_MESSAGES.c.turn_status) == "pending")
     .values(turn_status=bindparam("status"))
     .returning(_MESSAGES.c.id)
 )
