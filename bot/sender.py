@@ -153,6 +153,11 @@ class OutboxSender:
                 leased = 0
             if self._stopping and leased == 0 and not self._inflight:
                 return
+            if leased == 0 and free > 0 and self._scan_when_drained and not self._candidates:
+                # The remembered heads are gone and more were due when they were read: scan
+                # now. Waiting would idle until the next poll, or until a send in flight
+                # finishes, when the queues just woken for had nothing more to send.
+                continue
             if leased == 0 or leased == free:
                 # Full: a finishing send wakes the loop. Otherwise the next scan is the limit.
                 timeout = self._poll_interval if leased == free else self._next_scan - loop.time()

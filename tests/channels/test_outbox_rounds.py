@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bot.sender import LOOK_AHEAD
 from tests.channels.stack import channel_stack, eventually
 
 CUSTOMERS = [f"+90555200{n:04d}" for n in range(6)]
@@ -50,6 +51,33 @@ async def test_replies_go_out_between_scans_with_more_queues_than_slots(sqlite_u
             number: [order_number(c, n) for n in range(ORDERS)]
             for c, number in enumerate(CUSTOMERS)
         }
+
+
+async def test_a_backlog_longer_than_one_read_goes_out_without_waiting_for_the_scan(
+    sqlite_url: str,
+) -> None:
+    # A round reads the due heads it has slots for plus LOOK_AHEAD more, and takes those next.
+    # Once they are gone it must read again at once: there were more. It used to wait for a
+    # send in flight to finish or for the periodic scan (60 s here), when the queues a
+    # finished send woke it for had nothing more to send.
+    customers = [f"+90555300{n:04d}" for n in range(LOOK_AHEAD + 30)]
+    async with channel_stack(
+        sqlite_url, outbox_concurrency=2, outbox_poll_interval=60.0, twilio_callbacks=False
+    ) as channels:
+        await asyncio.sleep(0.3)  # the sender's first round (a scan) is over
+        channels.twilio.hang_next(2)  # both slots held: every other reply waits in the outbox
+        await asyncio.gather(
+            *(
+                channels.twilio_in(f"sipariş {order_number(c, 0)}", number=number)
+                for c, number in enumerate(customers)
+            )
+        )
+        await eventually(lambda: len(channels.twilio.calls) == 2)
+        await asyncio.sleep(0.5)  # the turns have queued their replies
+        assert channels.twilio.sent() == []
+        channels.twilio.recover()  # the two held sends fail (504) and will be retried later
+        others = len(customers) - 2
+        await eventually(lambda: len(channels.twilio.sent()) >= others, timeout=15.0)
 
 
 def order_number(customer: int, n: int) -> int:
