@@ -68,6 +68,12 @@ class KeyValue(Base):
 
 class CustomerRow(Base):
     __tablename__ = "customers"
+    # A new SMS or WhatsApp sender is matched to the customer who already has that phone
+    # (or email), before a customer is made for it: without these, a scan of every customer.
+    __table_args__ = (
+        Index("ix_customers_phone", "phone"),
+        Index("ix_customers_email", "email"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from storage.database import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, migrate
+from storage.tables import Base
 
 
 def test_head_revision_agrees_with_alembic() -> None:
@@ -22,3 +25,18 @@ async def test_fresh_database_is_migrated_to_head_and_left_alone_after(database_
         assert await current_revision(engine) == head_revision()
     finally:
         await engine.dispose()
+
+
+async def test_the_migrated_schema_is_the_models(database_url: str) -> None:
+    """The tables, columns and indexes the migrations build are those storage/tables.py
+    declares (a model changed without its migration shows up here)."""
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert differences == []
