@@ -7,11 +7,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.dialect import insert_ignoring_conflicts, is_postgres, padded
+from storage.dialect import is_postgres, padded
 from storage.tables import CustomerRow, IdentityRow
 
 _IDENTITIES = IdentityRow.__table__
@@ -21,6 +22,41 @@ _TOUCH_IDENTITY = (
     .values(last_inbound_at=bindparam("now"))
     .returning(_IDENTITIES.c.customer_id)
 )
+# A first contact's two inserts, built once (constructing them cost more than running them).
+_CUSTOMERS = CustomerRow.__table__
+_NEW_CUSTOMER = (
+    insert(_CUSTOMERS)
+    .values(
+        display_name=bindparam("name"),
+        email="",
+        phone=bindparam("phone"),
+        phone_verified=bindparam("phone_verified"),
+        email_verified=False,
+        created_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_CUSTOMERS.c.id)
+)
+_DROP_CUSTOMER = delete(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("customer_id"))
+_FIRST_IDENTITY = {
+    postgres: (postgresql.insert if postgres else sqlite.insert)(IdentityRow)
+    .values(
+        customer_id=bindparam("customer_id"),
+        channel=bindparam("channel"),
+        external_id=bindparam("external_id"),
+        verified=bindparam("verified"),
+        link_reason="first_contact",
+        address=bindparam("address"),
+        display_name=bindparam("name"),
+        unreachable=False,
+        opt_source="",
+        last_inbound_at=bindparam("now"),
+        created_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing()
+    .returning(IdentityRow)
+    for postgres in (False, True)
+}
 _FIND_IDENTITY = select(IdentityRow).where(
     IdentityRow.channel == bindparam("channel"), IdentityRow.external_id == bindparam("external_id")
 )
@@ -126,34 +162,29 @@ async def first_contact(
     a phone number the provider vouches for is the customer's verified phone). None when
     another transaction made the identity first: the caller reads and touches that one."""
     phone = external_id if channel in ("sms", "whatsapp") and external_id.startswith("+") else ""
-    customer = CustomerRow(
-        display_name=display_name,
-        phone=phone,
-        phone_verified=verified and bool(phone),
-        created_at=now,
-        updated_at=now,
+    customer_id = await session.scalar(
+        _NEW_CUSTOMER,
+        {
+            "name": display_name,
+            "phone": phone,
+            "phone_verified": verified and bool(phone),
+            "now": now,
+        },
     )
-    session.add(customer)
-    await session.flush()
     identity = await session.scalar(
-        insert_ignoring_conflicts(session, IdentityRow)
-        .values(
-            customer_id=customer.id,
-            channel=channel,
-            external_id=external_id,
-            verified=verified,
-            link_reason="first_contact",
-            address=address,
-            display_name=display_name,
-            unreachable=False,
-            opt_source="",
-            last_inbound_at=now,
-            created_at=now,
-        )
-        .returning(IdentityRow)
+        _FIRST_IDENTITY[is_postgres(session)],
+        {
+            "customer_id": customer_id,
+            "channel": channel,
+            "external_id": external_id,
+            "verified": verified,
+            "address": address,
+            "name": display_name,
+            "now": now,
+        },
     )
     if identity is None:  # lost the race: drop our empty customer
-        await session.delete(customer)
+        await session.execute(_DROP_CUSTOMER, {"customer_id": customer_id})
     return identity
 
 

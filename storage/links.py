@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.tables import AuditRow, CustomerRow, IdentityRow, LinkCodeRow
@@ -99,28 +99,36 @@ async def check_otp(
     return None
 
 
+# Built once: every first contact on SMS or WhatsApp asks (constructing them cost more than
+# running them).
+_PHONE_IDENTITY_OWNER = (
+    select(IdentityRow.customer_id)
+    .where(
+        IdentityRow.channel.in_(("sms", "whatsapp")), IdentityRow.external_id == bindparam("phone")
+    )
+    .order_by(IdentityRow.id)
+    .limit(1)
+)
+_VERIFIED_PHONE_OWNER = (
+    select(CustomerRow.id)
+    .where(
+        CustomerRow.phone == bindparam("phone"),
+        CustomerRow.phone_verified.is_(True),
+        CustomerRow.merged_into.is_(None),
+        CustomerRow.erased_at.is_(None),
+    )
+    .order_by(CustomerRow.id)
+    .limit(1)
+)
+
+
 async def phone_owner(session: AsyncSession, phone: str) -> int | None:
     """The customer who owns a phone number: by a provider-delivered identity, else by a
     verified phone on the profile."""
-    owner = await session.scalar(
-        select(IdentityRow.customer_id)
-        .where(IdentityRow.channel.in_(("sms", "whatsapp")), IdentityRow.external_id == phone)
-        .order_by(IdentityRow.id)
-        .limit(1)
-    )
+    owner = await session.scalar(_PHONE_IDENTITY_OWNER, {"phone": phone})
     if owner is not None:
         return int(owner)
-    owner = await session.scalar(
-        select(CustomerRow.id)
-        .where(
-            CustomerRow.phone == phone,
-            CustomerRow.phone_verified.is_(True),
-            CustomerRow.merged_into.is_(None),
-            CustomerRow.erased_at.is_(None),
-        )
-        .order_by(CustomerRow.id)
-        .limit(1)
-    )
+    owner = await session.scalar(_VERIFIED_PHONE_OWNER, {"phone": phone})
     return int(owner) if owner is not None else None
 
 
