@@ -101,10 +101,11 @@ class Gateway:
     ) -> list[list[IngestResult]]:
         """Store many requests' events in one transaction, taking row locks in one order.
 
-        Several writers in each worker process run these transactions at once over the same
-        customers. Locking each message's identity and conversation rows in arrival order,
-        one transaction would lock customer A then B while another locks B then A: a
-        deadlock, the batch fails and is retried item by item. So every transaction goes:
+        Several worker processes (and OMNIGATE_DB_WRITERS writers in each) run these
+        transactions at once over the same customers. Locking each message's identity and
+        conversation rows in arrival order, one transaction would lock customer A then B
+        while another locks B then A: a deadlock, the batch fails and is retried item by
+        item. So every transaction goes:
 
         1. senders resolved in (channel, sender id) order, each identity row locked in that
            order: runs of known senders writing plainly touched in one UPDATE each, new

@@ -78,13 +78,13 @@ class Runtime:
 
         settings = self.settings
         self.engine = create_engine(settings.database_url, background_checkpoints=True)
+        await migrate(self.engine)
         database_file = sqlite_file(self.engine)
-        if database_file is not None:
+        if database_file is not None:  # after migrate(): the database is in WAL mode by then
             from storage.sqlite_checkpoint import WalCheckpointer  # not loaded on PostgreSQL
 
             self.checkpointer = WalCheckpointer(database_file)
             self.checkpointer.start()
-        await migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self.coordination = create_coordination(settings.redis_url, settings.redis_prefix)
         self.events = EventBus(self.coordination)

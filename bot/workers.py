@@ -19,9 +19,9 @@ Redis (per-conversation locks, web chat pub/sub and pacing must be shared by all
 from __future__ import annotations
 
 import contextlib
-import glob
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,6 +36,8 @@ from bot.settings import Settings
 
 # prometheus_client's variable, spelled out: the supervisor does not import it (bot/metrics.py)
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# Its files there (counter_<pid>.db, gauge_mostrecent_<pid>.db, ...): nothing else is removed.
+_PROMETHEUS_FILE = re.compile(r"(counter|gauge_\w+|histogram|summary)_\d+\.db")
 
 log = logging.getLogger("omnigate.workers")
 
@@ -80,9 +82,10 @@ def metrics_dir(env: dict[str, str]) -> tuple[str, bool]:
     if not given:
         return tempfile.mkdtemp(prefix="omnigate-metrics-"), True
     os.makedirs(given, exist_ok=True)
-    for stale in glob.glob(os.path.join(given, "*.db")):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(stale)
+    for name in os.listdir(given):
+        if _PROMETHEUS_FILE.fullmatch(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(given, name))
     return given, False
 
 

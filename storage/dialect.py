@@ -41,6 +41,10 @@ class not_indexed(ColumnElement[Any]):  # lower case: it reads like a SQL functi
         self.column = column
         self.type = column.type
 
+    @property
+    def _from_objects(self) -> list[Any]:  # the column's table stays in the FROM list
+        return self.column._from_objects
+
 
 @compiles(not_indexed)
 def _plain_column(element: not_indexed, compiler: SQLCompiler, **kw: Any) -> str:

@@ -59,7 +59,11 @@ class WalCheckpointer:
             )
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self._database, timeout=5, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self._database, timeout=5, check_same_thread=False)
+        except sqlite3.Error:
+            log.exception("SQLite WAL checkpoints off the loop are off: cannot open the database")
+            return
         try:
             while not self._stopping.wait(self._interval):
                 self._checkpoint(connection)

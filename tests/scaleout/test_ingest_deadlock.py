@@ -31,7 +31,7 @@ from storage.migrate import migrate
 from storage.tables import CustomerRow, MessageRow
 
 GATEWAYS = 3
-WRITERS = 4  # what bot/runtime.py starts on PostgreSQL
+WRITERS = 4  # OMNIGATE_DB_WRITERS=4: many transactions at once in each process
 ROUNDS = 5
 PHONES = [f"+90555200{i:04d}" for i in range(24)]
 TWILIO_NUMBER = "+15005550006"

@@ -111,8 +111,10 @@ def test_the_supervisor_makes_its_own_directory_unless_given_one(tmp_path: Path)
         os.rmdir(made)
     given = tmp_path / "given"
     given.mkdir()
-    (given / "counter_1.db").write_bytes(b"stale")
-    (given / "notes.txt").write_text("not ours")
+    for stale in ("counter_1.db", "gauge_mostrecent_12.db", "histogram_345.db"):
+        (given / stale).write_bytes(b"stale")
+    for other in ("notes.txt", "app.db", "counter.db"):  # not prometheus_client's: kept
+        (given / other).write_text("not ours")
     path, ours = metrics_dir({MULTIPROCESS_DIR: str(given)})
     assert (path, ours) == (str(given), False)
-    assert sorted(p.name for p in given.iterdir()) == ["notes.txt"]
+    assert sorted(p.name for p in given.iterdir()) == ["app.db", "counter.db", "notes.txt"]

@@ -25,17 +25,27 @@ from storage.outbox import _LEASE
 from storage.turn_state import _FINISH_TURNS
 
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
-CASES: dict[str, tuple[Any, str, str]] = {
-    # name: (statement, its IN list's parameter, the step it must take)
-    "lease sends": (_LEASE, "ids", "SEARCH outbox USING INTEGER PRIMARY KEY (rowid=?)"),
-    "finish turns": (_FINISH_TURNS, "ids", "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)"),
+CASES: dict[str, tuple[Any, str, str, dict[str, Any]]] = {
+    # name: (statement, its IN list's parameter, the step it must take, its other parameters)
+    "lease sends": (
+        _LEASE,
+        "ids",
+        "SEARCH outbox USING INTEGER PRIMARY KEY (rowid=?)",
+        {"owner": "sender", "until": NOW, "at": NOW},
+    ),
+    "finish turns": (
+        _FINISH_TURNS,
+        "ids",
+        "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)",
+        {"status": "answered"},
+    ),
     "open threads": (
         _FIND_OPEN_THREADS,
         "cids",
         "SEARCH conversations USING INDEX ix_conversations_customer_id (customer_id=?)",
+        {},
     ),
 }
-OTHER_PARAMS = {"owner": "sender", "until": NOW, "at": NOW, "status": "answered"}
 
 
 def explaining(engine: AsyncEngine, plans: list[list[str]]) -> None:
@@ -52,14 +62,14 @@ def explaining(engine: AsyncEngine, plans: list[list[str]]) -> None:
 @pytest.mark.parametrize("size", [4, 64])
 @pytest.mark.parametrize("name", sorted(CASES))
 async def test_keys_are_looked_up(sqlite_url: str, name: str, size: int) -> None:
-    statement, keys, step = CASES[name]
+    statement, keys, step, others = CASES[name]
     engine = create_engine(sqlite_url)
     plans: list[list[str]] = []
     try:
         await migrate(engine)
         explaining(engine, plans)
         async with engine.connect() as connection:
-            params = {**OTHER_PARAMS, keys: list(range(1, size + 1))}
+            params = {**others, keys: list(range(1, size + 1))}
             await connection.execute(statement, params)
             await connection.rollback()
     finally:
