@@ -40,6 +40,7 @@ class WalCheckpointer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned_at = float("-inf")
+        self._last = (0, 0)  # the WAL's frames and frames copied at the last tick
         self.checkpoints = 0  # ticks that copied frames
         self.largest_wal = 0  # most frames seen in the WAL, for tests and logs
 
@@ -79,8 +80,11 @@ class WalCheckpointer:
             # Never let the thread die: the loop would be left with all the copying.
             log.exception("SQLite WAL checkpoint failed; retrying")
             return
-        if copied > 0:
+        # `copied` counts every frame of the WAL copied so far, not only by this tick: a tick
+        # with nothing new to copy returns what the last one did (and does no I/O).
+        if copied > 0 and (wal_frames, copied) != self._last:
             self.checkpoints += 1
+        self._last = (wal_frames, copied)
         self.largest_wal = max(self.largest_wal, wal_frames)
         now = time.monotonic()
         if wal_frames > _WARN_FRAMES and now - self._warned_at > _WARN_EVERY:
