@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adapters.fakes import FakeTwilio
 from bot.settings import Settings
-from bot.workers import port_is_free, refusal, worker_env
+from bot.workers import MULTIPROCESS_DIR, port_is_free, refusal, worker_env
 from tests.processes import ROOT, GatewayProcess
 from tests.scaleout.cluster import gateway_env, stop_supervised, wait_workers
 from tests.scaleout.conftest import REDIS_URL
@@ -98,6 +98,8 @@ async def test_workers_stop_when_the_supervisor_dies(
     pg_url: str, redis_prefix: str, twilio: FakeTwilio, tmp_path: Path
 ) -> None:
     env = gateway_env(REDIS_URL, redis_prefix, twilio.base_url)
+    # A SIGKILLed supervisor cannot remove a metrics directory it made: give it one here.
+    env[MULTIPROCESS_DIR] = str(tmp_path / "metrics")
     gateway = GatewayProcess(pg_url, tmp_path / "gateway.log", args=["--workers", "2"], **env)
     workers: list[int] = []
     try:
