@@ -14,7 +14,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from bot.workers import MULTIPROCESS_DIR
 
 
 class Metrics:

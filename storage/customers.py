@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.dialect import is_postgres, padded
+from storage.dialect import insert_ignoring_conflicts_on, is_postgres, padded
 from storage.tables import CustomerRow, IdentityRow
 
 _IDENTITIES = IdentityRow.__table__
@@ -39,7 +38,7 @@ _NEW_CUSTOMER = (
 )
 _DROP_CUSTOMER = delete(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("customer_id"))
 _FIRST_IDENTITY = {
-    postgres: (postgresql.insert if postgres else sqlite.insert)(IdentityRow)
+    postgres: insert_ignoring_conflicts_on(postgres, IdentityRow)
     .values(
         customer_id=bindparam("customer_id"),
         channel=bindparam("channel"),
@@ -53,7 +52,6 @@ _FIRST_IDENTITY = {
         last_inbound_at=bindparam("now"),
         created_at=bindparam("now"),
     )
-    .on_conflict_do_nothing()
     .returning(IdentityRow)
     for postgres in (False, True)
 }

@@ -17,9 +17,13 @@ T = TypeVar("T")
 
 def insert_ignoring_conflicts(session: AsyncSession, table: Any) -> Any:
     """`INSERT … ON CONFLICT DO NOTHING` for the session's backend."""
-    if session.bind.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    return insert_ignoring_conflicts_on(is_postgres(session), table)
+
+
+def insert_ignoring_conflicts_on(postgres: bool, table: Any) -> Any:
+    """The same for a backend named up front: for statements built once, per backend."""
+    insert = postgresql.insert if postgres else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
 
 
 class not_indexed(ColumnElement[Any]):  # lower case: it reads like a SQL function
