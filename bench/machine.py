@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bot.event_loop import resolve as resolve_event_loop
+
 
 def _cpu_model() -> str:
     try:
@@ -80,6 +82,8 @@ def describe() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "kernel": platform.release(),
         "sqlite": sqlite3.sqlite_version,
+        # The loop the gateway and the ceiling run on (OMNIGATE_EVENT_LOOP, inherited by both).
+        "event_loop": resolve_event_loop(os.environ.get("OMNIGATE_EVENT_LOOP", "auto")),
         "load_average_at_start": load_average(),
         "gateway_revision": revision(Path(__file__).resolve().parent.parent),
     }
@@ -90,7 +94,8 @@ def one_line(machine: dict[str, Any]) -> str:
     return (
         f"machine: {machine['nproc']} CPU ({machine['cpu_model']}){memory}, "
         f"Python {machine['python']} ({machine['implementation']}), "
-        f"Linux {machine['kernel']}, SQLite {machine['sqlite']}; "
+        f"Linux {machine['kernel']}, SQLite {machine['sqlite']}, "
+        f"event loop {machine.get('event_loop', 'asyncio')}; "
         f"load average {machine['load_average_at_start']}; "
         f"gateway at {machine['gateway_revision']}"
     )

@@ -35,7 +35,13 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web  # here: a supervisor of workers never loads the app
 
     from bot.app import create_app
+    from bot.event_loop import EventLoopUnavailable, new_event_loop
 
+    try:
+        loop = new_event_loop(settings.event_loop)
+    except EventLoopUnavailable as exc:
+        print(f"omnigate: {exc}", file=sys.stderr)
+        return 2
     _migrate_in_child(settings)
     app = create_app(settings)
     print(f"Omnigate on http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
@@ -46,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         print=None,
         shutdown_timeout=settings.shutdown_grace,
+        loop=loop,
     )
     return 0
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from adapters.base import ChannelAdapter
 from adapters.registry import build_adapters
 from adapters.webchat import SessionSigner, WebchatAdapter
+from bot.event_loop import running_loop_name
 from bot.events import EventBus
 from bot.gateway import Gateway
 from bot.handoff import HandoffService
@@ -153,7 +154,11 @@ class Runtime:
             default_language=settings.default_language,
         )
         await self.queue_watch.start()
-        log.info("gateway started (database %s)", self.engine.url.render_as_string())
+        log.info(
+            "gateway started (database %s, event loop %s)",
+            self.engine.url.render_as_string(),
+            running_loop_name(),
+        )
 
     def _writers(self) -> int:
         """Writer transactions per kind of write: SQLite has one writer anyway."""

@@ -27,6 +27,7 @@ class Settings:
     api_token: str = ""
     log_level: str = "INFO"
     log_format: str = "text"  # text | json
+    event_loop: str = "auto"  # auto (uvloop when installed) | uvloop | asyncio
     max_body_bytes: int = 1_048_576
     # Web chat
     webchat_max_text: int = 4096

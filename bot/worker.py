@@ -16,6 +16,7 @@ import sys
 from aiohttp import web
 
 from bot import logs
+from bot.event_loop import new_event_loop
 from bot.settings import Settings
 
 log = logging.getLogger("omnigate.worker")
@@ -59,6 +60,7 @@ def run_worker(index: int) -> int:
         reuse_port=True,
         print=None,
         shutdown_timeout=settings.shutdown_grace,
+        loop=new_event_loop(settings.event_loop),  # the supervisor checked the choice
     )
     return 0
 

@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, fields
 from types import FrameType
 
+from bot.event_loop import EventLoopUnavailable
+from bot.event_loop import resolve as resolve_event_loop
 from bot.settings import Settings
 
 # prometheus_client's variable, spelled out: the supervisor does not import it (bot/metrics.py)
@@ -52,6 +54,10 @@ def refusal(settings: Settings, workers: int) -> str | None:
     """Why `--workers N` cannot run with these settings, or None when it can."""
     if workers < 1:
         return "--workers must be 1 or more."
+    try:
+        resolve_event_loop(settings.event_loop)
+    except EventLoopUnavailable as exc:
+        return str(exc)
     if workers == 1:
         return None
     if settings.is_sqlite:

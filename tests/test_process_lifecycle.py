@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.processes import GatewayProcess
 
@@ -75,15 +76,17 @@ async def test_sigkill_after_ack_loses_nothing_and_answers_once(tmp_path: Path) 
         gateway.stop()
 
 
-async def test_sigterm_finishes_turns_in_flight(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+async def test_sigterm_finishes_turns_in_flight(tmp_path: Path, loop: str) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/term.db"
-    gateway = GatewayProcess(url, tmp_path / "gateway.log")
+    gateway = GatewayProcess(url, tmp_path / "gateway.log", OMNIGATE_EVENT_LOOP=loop)
     await gateway.start()
     try:
         customer_id, acked = await _send_burst(gateway, 20)
         assert gateway.terminate() == 0
         log = (tmp_path / "gateway.log").read_text()
         assert "Traceback" not in log, log
+        assert f"event loop {loop})" in log, log
         restarted = GatewayProcess(url, tmp_path / "gateway.log")
         await restarted.start()
         try:
