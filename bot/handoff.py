@@ -84,12 +84,11 @@ class HandoffService:
             if conversation.state == "agent" and actor is not None:
                 steps.require_owner(conversation, actor, "transfer")
             why = "transfer" if conversation.state == "agent" else reason
-            # A transfer goes to someone else, even within the same team.
-            previous = conversation.assignee_id if why == "transfer" else None
+            # A transfer goes to someone else, even within the same team (enter_queue).
             await steps.enter_queue(
                 session, conversation, why, team, now, effects, actor, self._metrics
             )
-            await steps.auto_assign(session, conversation, now, effects, exclude=previous)
+            await steps.auto_assign(session, conversation, now, effects)
             return conversation
 
         return await self.change(work)

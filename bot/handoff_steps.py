@@ -57,6 +57,8 @@ async def enter_queue(
     conversation.handoff_reason = reason[:50]  # a handler's own reason, as long as fits
     if team is not None:
         conversation.team = team[:100]
+    # A transfer is for someone else: while it waits, no automatic offer goes back to them.
+    conversation.transferred_from = conversation.assignee_id if reason == "transfer" else None
     conversation.assignee_id = None
     conversation.queued_at = now
     conversation.queue_timeout_at = None
@@ -82,11 +84,10 @@ async def auto_assign(
     conversation: ConversationRow,
     now: datetime,
     effects: Effects,
-    *,
-    exclude: int | None = None,
 ) -> AgentRow | None:
-    """The least busy online agent of the conversation's team with room, if any (`exclude`:
-    the agent who just transferred it)."""
+    """The least busy online agent of the conversation's team with room, if any; never the
+    agent who transferred it (they may still claim it themselves)."""
+    exclude = conversation.transferred_from
     pool = await agent_store.candidates(session, conversation.team)
     if not pool:
         return None
@@ -118,6 +119,7 @@ async def assign(
     """Give the conversation to `agent`; `by` None: automatic assignment."""
     conversation.state = "agent"
     conversation.assignee_id = agent.id
+    conversation.transferred_from = None
     conversation.assigned_at = now
     conversation.updated_at = now
     # Turkish puts the name where no case suffix is needed ("Ayşe'ye" depends on the name).

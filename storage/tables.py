@@ -148,6 +148,8 @@ class ConversationRow(Base):
     # Set by the one worker that acted on an unclaimed queue entry (notice + fallback).
     queue_timeout_at: Mapped[datetime | None] = mapped_column(default=None)
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The agent who transferred it, while it waits: automatic assignment passes them over.
+    transferred_from: Mapped[int | None] = mapped_column(Id, default=None)
     first_agent_reply_at: Mapped[datetime | None] = mapped_column(default=None)
     # Closed by an agent or the API (closed_at is also set by merges, which resolve nothing).
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)

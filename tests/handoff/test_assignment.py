@@ -166,3 +166,45 @@ async def test_a_transfer_goes_to_someone_else_of_the_team(live_gateway: LiveGat
             bora.id,
             "transfer",
         )
+
+
+async def test_a_transfer_waits_for_someone_else_and_is_not_offered_back(
+    live_gateway_any: LiveGateway,
+) -> None:
+    gw = live_gateway_any
+    ali = await create_agent(gw, "Ali", status="online", teams=["destek"])
+    bora = await create_agent(gw, "Bora", status="away", teams=["destek"])
+    async with AsyncExitStack() as stack:
+        cid = await ask_for_a_person(stack, gw)
+        assert (await conversation(gw, cid))["assignee_id"] == ali.id
+        # Nobody else of the team is free: the transfer waits in the queue.
+        status, moved = await ali.act(cid, "handoff")
+        assert status == 200, moved
+        assert (moved["state"], moved["assignee_id"]) == ("queued", None)
+        # The next offers of the queue (Ali has room, says so again; the watch's rounds)
+        # pass Ali over: she asked for someone else.
+        await ali.set(status="online")
+        assert await gw.runtime.handoff.assign_waiting() == 0
+        assert (await conversation(gw, cid))["state"] == "queued"
+        # Bora comes online: it is his.
+        await bora.set(status="online")
+        found = await wait_state(gw, cid, "agent")
+        assert found["assignee_id"] == bora.id
+        # A later transfer by Bora, with Ali free, goes to Ali as any transfer would.
+        status, moved = await bora.act(cid, "handoff")
+        assert status == 200, moved
+        assert (moved["state"], moved["assignee_id"]) == ("agent", ali.id)
+
+
+async def test_the_transferring_agent_may_still_claim_it_themselves(
+    live_gateway: LiveGateway,
+) -> None:
+    gw = live_gateway
+    ali = await create_agent(gw, "Ali", status="online", teams=["destek"])
+    async with AsyncExitStack() as stack:
+        cid = await ask_for_a_person(stack, gw)
+        status, moved = await ali.act(cid, "handoff")
+        assert status == 200 and moved["state"] == "queued", moved
+        status, claimed = await ali.act(cid, "claim")
+        assert status == 200, claimed
+        assert (claimed["state"], claimed["assignee_id"]) == ("agent", ali.id)
