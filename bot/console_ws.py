@@ -26,7 +26,7 @@ from bot.events import CONSOLE_TOPIC
 from bot.handoff_views import agent_json
 from bot.runtime import Runtime
 from storage import agents as agent_store
-from storage.coordination import Subscription
+from storage.coordination import GAP, Subscription
 from storage.tables import AgentRow, MessageRow
 
 AUTH_TIMEOUT = 10.0
@@ -97,6 +97,9 @@ async def _forward(runtime: Runtime, ws: web.WebSocketResponse, subscription: Su
     while not ws.closed:
         event = await subscription.get(timeout=30.0)
         if event is None or ws.closed:
+            continue
+        if event.get("type") == GAP:  # events may have been lost: the console reads again
+            await ws.send_json({"type": "resync"})
             continue
         await ws.send_json(await _complete(runtime, event))
 

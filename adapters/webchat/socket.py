@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 from adapters.webchat.adapter import WebchatHost, session_topic
 from adapters.webchat.session import SessionSigner
 from bot.model import Address, IdentityRefused, Inbound, Kind
+from storage.coordination import GAP
 
 log = logging.getLogger("omnigate.webchat")
 
@@ -61,7 +62,7 @@ class WebchatSocket:
         if opened is None:
             return ws
         session_id, subscription = opened
-        forward = asyncio.create_task(self._forward(ws, subscription))
+        forward = asyncio.create_task(self._forward(ws, session_id, subscription))
         try:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
@@ -102,11 +103,26 @@ class WebchatSocket:
         await ws.send_json({"type": "history", "messages": [_history_item(m) for m in history]})
         return session_id, subscription
 
-    async def _forward(self, ws: web.WebSocketResponse, subscription: Any) -> None:
+    async def _forward(self, ws: web.WebSocketResponse, session_id: str, subscription: Any) -> None:
         while not ws.closed:
             frame = await subscription.get(timeout=30.0)
-            if frame is not None and not ws.closed:
+            if frame is None or ws.closed:
+                continue
+            if frame.get("type") == GAP:
+                await self._resend_history(ws, session_id)
+            else:
                 await ws.send_json(frame)
+
+    async def _resend_history(self, ws: web.WebSocketResponse, session_id: str) -> None:
+        """Live frames may have been lost (the pub/sub link broke): the transcript again, which
+        the widget merges without repeating what it shows (a reply is never silently lost)."""
+        try:
+            history = await self._host.history(session_id)
+        except Exception:
+            log.exception("web chat history could not be read again after a pub/sub gap")
+            return
+        if not ws.closed:
+            await ws.send_json({"type": "history", "messages": [_history_item(m) for m in history]})
 
     async def _on_text(self, ws: web.WebSocketResponse, session_id: str, data: str) -> None:
         try:

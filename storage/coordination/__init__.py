@@ -4,7 +4,7 @@
 several workers. Both pass the same contract tests.
 """
 
-from storage.coordination.base import Coordination, Subscription
+from storage.coordination.base import GAP, Coordination, Subscription
 from storage.coordination.memory import MemoryCoordination
 
 
@@ -16,4 +16,4 @@ def create_coordination(redis_url: str, prefix: str = "omnigate:") -> Coordinati
     return RedisCoordination(redis_url, prefix=prefix)
 
 
-__all__ = ["Coordination", "MemoryCoordination", "Subscription", "create_coordination"]
+__all__ = ["GAP", "Coordination", "MemoryCoordination", "Subscription", "create_coordination"]

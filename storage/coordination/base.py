@@ -6,9 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+# A subscription yields `{"type": GAP}` in place of messages it could not deliver: the link to
+# Redis broke and was rebuilt, or the consumer fell too far behind. Pub/sub is at most once;
+# a consumer that must not miss anything reads what it shows from the database again.
+GAP = "coordination.gap"
+
 
 class Subscription(ABC):
-    """Messages published on the subscribed topics, in publish order per topic."""
+    """Messages published on the subscribed topics, in publish order per topic, and a GAP
+    notice where some may be missing (see GAP)."""
 
     @abstractmethod
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:

@@ -39,7 +39,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from storage.coordination.base import Coordination, Subscription
+from storage.coordination.base import GAP, Coordination, Subscription
 from storage.coordination.redis_batch import CallQueue, ScriptCall, run_scripts
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ HEARTBEAT_TIMEOUT = 5.0  # ...and reconnect when the ping is not answered in tim
 RECONNECT_DELAYS = (0.05, 2.0)  # first and longest pause between reconnect attempts
 QUEUE_LIMIT = 10_000  # per subscription; a stuck consumer must not grow memory forever
 HEARTBEAT_TOKEN = "omnigate-heartbeat"
+GAP_TOKEN = "omnigate-resubscribed"
 
 # Worth one more try on a fresh connection; a timeout is not (the server is slow or frozen).
 RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (redis_errors.ConnectionError, OSError)
@@ -147,13 +148,20 @@ class _RedisSubscription(Subscription):
         self.active = False
 
     def deliver(self, message: dict[str, Any]) -> None:
-        # Never block the shared reader on one slow consumer: drop its oldest message.
+        # Never block the shared reader on one slow consumer: drop what it has not read, and
+        # tell it so (it reads the database again instead of replaying a stale backlog).
         if self._queue.qsize() >= QUEUE_LIMIT:
-            self._queue.get_nowait()
-            self.dropped += 1
-            if self.dropped == 1:
+            if self.dropped == 0:
                 log.warning("pub/sub consumer too slow, dropping", extra={"topics": self.channels})
+            while not self._queue.empty():
+                self._queue.get_nowait()
+                self.dropped += 1
+            self.gap()
         self._queue.put_nowait(message)
+
+    def gap(self) -> None:
+        """Some messages may not have reached this subscription (see base.GAP)."""
+        self._queue.put_nowait({"type": GAP})
 
     async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
         if not self._queue.empty():  # fast path: wait_for costs a task per call
@@ -281,6 +289,10 @@ class _PubSubHub:
                 await pubsub.connect()
             for token in list(self._pongs):  # waiters from before a reconnect
                 await pubsub.ping(token)
+            if self.connections:
+                # What was published while the link was down is lost: once the server has
+                # applied the subscriptions (this pong comes after them), say so.
+                await pubsub.ping(GAP_TOKEN)
         except BaseException:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
@@ -361,6 +373,10 @@ class _PubSubHub:
             for sub in tuple(subs):
                 if sub.active:
                     sub.deliver(payload)
+        elif kind == "pong" and _text(message["data"] or "") == GAP_TOKEN:
+            for sub in {sub for subs in self._subs.values() for sub in subs}:
+                if sub.active:
+                    sub.gap()
         elif kind == "pong" and message["data"]:
             waiter, sub = self._pongs.get(_text(message["data"]), (None, None))
             if sub is not None:

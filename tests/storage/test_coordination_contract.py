@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from storage.coordination import Coordination, MemoryCoordination, Subscription
-from storage.coordination.redis import CoordinationUnavailable, RedisCoordination
+from storage.coordination import GAP, Coordination, MemoryCoordination, Subscription
+from storage.coordination.redis import QUEUE_LIMIT, CoordinationUnavailable, RedisCoordination
 from tests.support import free_port
 
 REDIS_URL = os.environ.get("OMNIGATE_TEST_REDIS_URL", "")
@@ -435,11 +435,37 @@ async def test_subscriptions_recover_after_the_connection_is_killed(
         await admin.execute_command("CLIENT", "KILL", "ID", ids[0])
         await publish_until_received(b, "session:1", one)
         assert await pubsub_client_ids(admin, prefix) not in ([], ids)
+    later = await a.subscribe("session:2")  # made on the new link: nothing missed
     for n in range(5):  # every live topic was subscribed again, in order
         assert await b.publish("session:2", {"n": n}) == 1
-    assert [await two.get(timeout=2) for _ in range(5)] == [{"n": n} for n in range(5)]
-    await one.close()
-    await two.close()
+    # What was published while the link was down is lost: one notice says so, before the
+    # messages of the new link.
+    assert [await two.get(timeout=2) for _ in range(6)] == [{"type": GAP}] + [
+        {"n": n} for n in range(5)
+    ]
+    assert [await later.get(timeout=2) for _ in range(5)] == [{"n": n} for n in range(5)]
+    assert await two.get(timeout=0.2) is None and await later.get(timeout=0.2) is None
+    for sub in (one, two, later):
+        await sub.close()
+
+
+async def test_a_consumer_that_falls_too_far_behind_gets_a_gap_not_a_stale_backlog(
+    redis_setup: tuple[str, RedisCoordination, RedisCoordination],
+) -> None:
+    _prefix, a, b = redis_setup
+    slow = await a.subscribe("console")
+    total = QUEUE_LIMIT + 3
+    await asyncio.gather(*(b.publish("console", {"n": n}) for n in range(total)))
+    for _ in range(100):  # nothing is read until the limit was passed
+        if slow.dropped:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.05)
+    received = []
+    while (message := await slow.get(timeout=1)) is not None:
+        received.append(message)
+    # The backlog was dropped when it reached the limit; a notice stands in for it.
+    assert received == [{"type": GAP}] + [{"n": n} for n in range(QUEUE_LIMIT, total)]
+    await slow.close()
 
 
 @asynccontextmanager

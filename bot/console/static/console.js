@@ -1422,7 +1422,9 @@
 
   function onEvent(frame) {
     const cid = frame.conversation_id;
-    if (frame.type === "message") {
+    if (frame.type === "resync") {
+      resync(); // the server's live link broke and came back: events may be missing
+    } else if (frame.type === "message") {
       scheduleRefresh();
       if (cid != null && cid === state.selected && frame.message_id) fetchMessage(cid, frame.message_id);
     } else if (frame.type === "conversation") {
