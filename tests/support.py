@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -22,7 +23,34 @@ from bot.settings import Settings
 from storage.database import create_engine
 
 PG_URL = os.environ.get("OMNIGATE_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("OMNIGATE_TEST_REDIS_URL", "")
 API_TOKEN = "test-admin-token"
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next JSON frame of type `kind` on a WebSocket (others are skipped), within 20 s."""
+    async with asyncio.timeout(20):
+        while (frame := await ws.receive_json())["type"] != kind:
+            pass
+    return frame
+
+
+async def pubsub_client_ids(admin: Redis, prefix: str) -> list[str]:
+    """The Redis client ids of the pub/sub links of coordinations using `prefix`."""
+    listing = (await admin.execute_command("CLIENT", "LIST", "TYPE", "pubsub")).decode()
+    fields = [
+        dict(f.split("=", 1) for f in line.split() if "=" in f) for line in listing.split("\n")
+    ]
+    return [f["id"] for f in fields if f.get("name") == f"{prefix}pubsub"]
+
+
+async def break_pubsub_link(prefix: str) -> None:
+    """Kill the one gateway's pub/sub link under `prefix` (CLIENT KILL TYPE pubsub would hit
+    every user of the server, other tests included)."""
+    async with Redis.from_url(REDIS_URL) as admin:
+        ids = await pubsub_client_ids(admin, prefix)
+        assert len(ids) == 1, ids
+        await admin.execute_command("CLIENT", "KILL", "ID", ids[0])
 
 
 def free_port() -> int:

@@ -8,29 +8,8 @@ a reply is never silently missing from an open chat.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-import aiohttp
-from redis.asyncio import Redis
-
-from tests.scaleout.conftest import REDIS_URL
-from tests.storage.test_coordination_contract import pubsub_client_ids
-from tests.support import API_TOKEN, start_gateway
-
-
-async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(15):
-        while True:
-            frame = await ws.receive_json()
-            if frame["type"] == kind:
-                return frame
-
-
-async def _break_the_live_link(prefix: str) -> None:
-    async with Redis.from_url(REDIS_URL) as admin:
-        ids = await pubsub_client_ids(admin, prefix)  # this gateway's only, not other tests'
-        assert len(ids) == 1, ids
-        await admin.execute_command("CLIENT", "KILL", "ID", ids[0])
+from tests.support import API_TOKEN, REDIS_URL, break_pubsub_link, next_frame, start_gateway
 
 
 async def test_clients_read_again_after_the_live_link_broke(
@@ -42,23 +21,23 @@ async def test_clients_read_again_after_the_live_link_broke(
             gw.http.ws_connect(gw.base_url + "/console/ws") as console,
         ):
             await console.send_json({"type": "auth", "token": API_TOKEN})
-            await _next(console, "hello")
-            await _next(chat, "session")
-            assert (await _next(chat, "history"))["messages"] == []
+            await next_frame(console, "hello")
+            await next_frame(chat, "session")
+            assert (await next_frame(chat, "history"))["messages"] == []
             await chat.send_json({"type": "message", "text": "sipariş 9000001", "client_id": "c1"})
-            ack = await _next(chat, "ack")
-            reply = await _next(chat, "message")
+            ack = await next_frame(chat, "ack")
+            reply = await next_frame(chat, "message")
             assert reply["sender"] == "bot" and "9000001" in reply["text"], reply
 
-            await _break_the_live_link(redis_prefix)
+            await break_pubsub_link(redis_prefix)
 
-            again = await _next(chat, "history")
+            again = await next_frame(chat, "history")
             assert [m["id"] for m in again["messages"]] == [ack["id"], reply["id"]]
-            assert (await _next(console, "resync")) == {"type": "resync"}
+            assert (await next_frame(console, "resync")) == {"type": "resync"}
             # And the rebuilt link carries what follows, once.
             await chat.send_json({"type": "message", "text": "sipariş 9000002", "client_id": "c2"})
-            await _next(chat, "ack")
-            later = await _next(chat, "message")
+            await next_frame(chat, "ack")
+            later = await next_frame(chat, "message")
             assert "9000002" in later["text"], later
             await asyncio.sleep(0.5)
             extra = []

@@ -18,8 +18,8 @@ from adapters.fakes import FakeTwilio
 from bot.workers import MULTIPROCESS_DIR, metrics_dir
 from tests.processes import ROOT, GatewayProcess
 from tests.scaleout.cluster import gateway_env, stop_supervised, wait_workers
-from tests.scaleout.conftest import REDIS_URL
 from tests.scaleout.traffic import converse, make_customers, wait_delivered
+from tests.support import REDIS_URL
 
 CUSTOMERS, MESSAGES = 20, 2
 TOTAL = CUSTOMERS * MESSAGES

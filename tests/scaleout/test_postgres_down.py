@@ -17,9 +17,9 @@ from sqlalchemy.engine import make_url
 from adapters.fakes import FakeTwilio, send_twilio_webhook
 from tests.processes import GatewayProcess
 from tests.scaleout.cluster import TWILIO_TOKEN, gateway_env, health, wait_health
-from tests.scaleout.conftest import REDIS_URL
 from tests.scaleout.faults import TcpProxy
 from tests.scaleout.traffic import check_exactly_once, converse, make_customers, wait_delivered
+from tests.support import REDIS_URL
 
 SETTLE = 0.5  # seconds for requests that were in flight at the cut to be answered
 

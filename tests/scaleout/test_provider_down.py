@@ -9,8 +9,8 @@ from pathlib import Path
 from adapters.fakes import FakeTwilio
 from tests.processes import GatewayProcess
 from tests.scaleout.cluster import gateway_env, stop_supervised, wait_workers
-from tests.scaleout.conftest import REDIS_URL
 from tests.scaleout.traffic import check_exactly_once, converse, make_customers, wait_delivered
+from tests.support import REDIS_URL
 
 OUTAGE = 3.0  # seconds the provider answers 500
 

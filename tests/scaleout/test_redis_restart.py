@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -29,18 +28,12 @@ from tests.scaleout.cluster import (
 )
 from tests.scaleout.faults import REDIS_SERVER, RedisServer
 from tests.scaleout.traffic import check_exactly_once, converse, make_customers, wait_delivered
+from tests.support import next_frame
 
 pytestmark = pytest.mark.skipif(not REDIS_SERVER, reason="redis-server is not installed")
 
 PUBSUB_BACK = 3.0  # the pub/sub link retries at most every 2 s
 CHAT = {"type": "message", "text": "sipariş 9100001", "client_id": "during-outage"}
-
-
-async def _frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
-    async with asyncio.timeout(20):
-        while (frame := await ws.receive_json())["type"] != kind:
-            pass
-    return frame
 
 
 async def test_redis_restart_under_load(pg_url: str, twilio: FakeTwilio, tmp_path: Path) -> None:
@@ -53,14 +46,14 @@ async def test_redis_restart_under_load(pg_url: str, twilio: FakeTwilio, tmp_pat
         await gateway.start(timeout=45)
         await wait_workers(gateway, 2)
         chat = await http.ws_connect(gateway.ws_url)
-        await _frame(chat, "history")
+        await next_frame(chat, "history")
         people = make_customers(20, 8, series=2)
         load = asyncio.create_task(converse(gateway.base_url, people, gap=0.5))
         await asyncio.sleep(0.6)
         redis.kill()
         down = time.monotonic()
         await chat.send_json(CHAT)
-        assert (await _frame(chat, "error"))["code"] == "unavailable"
+        assert (await next_frame(chat, "error"))["code"] == "unavailable"
         # Degraded but ready: ingest works, so a load balancer must keep the workers.
         assert await health_status(gateway.base_url) == (200, "degraded")
         await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - down)))
@@ -76,8 +69,8 @@ async def test_redis_restart_under_load(pg_url: str, twilio: FakeTwilio, tmp_pat
         await wait_health_status(gateway.base_url, (200, "ok"))  # recovered by itself
         await asyncio.sleep(PUBSUB_BACK)
         await chat.send_json(CHAT)  # the same message again, on the same socket
-        await _frame(chat, "ack")
-        reply = await _frame(chat, "message")
+        await next_frame(chat, "ack")
+        reply = await next_frame(chat, "message")
         assert reply["sender"] == "bot" and "9100001" in reply["text"], reply
         await chat.close()
         later = make_customers(3, 2, series=3)  # and new conversations go through

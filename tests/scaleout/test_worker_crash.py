@@ -24,7 +24,6 @@ from tests.scaleout.cluster import (
     stop_supervised,
     wait_workers,
 )
-from tests.scaleout.conftest import REDIS_URL
 from tests.scaleout.traffic import (
     check_exactly_once,
     converse,
@@ -33,6 +32,7 @@ from tests.scaleout.traffic import (
     replies_by_number,
     wait_delivered,
 )
+from tests.support import REDIS_URL
 
 
 async def _wait_until(predicate: object, timeout: float = 20.0) -> None:

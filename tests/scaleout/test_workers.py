@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.workers import MULTIPROCESS_DIR, port_is_free, refusal, worker_env
 from tests.processes import ROOT, GatewayProcess
 from tests.scaleout.cluster import gateway_env, stop_supervised, wait_workers
-from tests.scaleout.conftest import REDIS_URL
+from tests.support import REDIS_URL
 
 PG = "postgresql+asyncpg://omnigate@db.invalid/omnigate"
 

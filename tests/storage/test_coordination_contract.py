@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from storage.coordination import GAP, Coordination, MemoryCoordination, Subscription
 from storage.coordination.redis import QUEUE_LIMIT, CoordinationUnavailable, RedisCoordination
-from tests.support import free_port
+from tests.support import free_port, pubsub_client_ids
 
 REDIS_URL = os.environ.get("OMNIGATE_TEST_REDIS_URL", "")
 NO_REDIS = "OMNIGATE_TEST_REDIS_URL not set (CI sets redis://127.0.0.1:6379/0)"
@@ -366,14 +366,6 @@ async def test_ping(coord: Coordination) -> None:
 
 
 # -- Redis only -----------------------------------------------------------------------------
-
-
-async def pubsub_client_ids(admin: Redis, prefix: str) -> list[str]:
-    listing = (await admin.execute_command("CLIENT", "LIST", "TYPE", "pubsub")).decode()
-    fields = [
-        dict(f.split("=", 1) for f in line.split() if "=" in f) for line in listing.split("\n")
-    ]
-    return [f["id"] for f in fields if f.get("name") == f"{prefix}pubsub"]
 
 
 async def test_redis_keys_are_prefixed_and_expire(
