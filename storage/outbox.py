@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Integer, Interval, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import is_postgres, not_indexed, padded
@@ -47,7 +47,23 @@ def new_row(
     return OutboxRow(**row_values(message_id, conversation_id, address, body, now, status))
 
 
-def _due_query(*, of_conversations: bool) -> Select[tuple[int, int]]:
+# On PostgreSQL a lease is dated and checked by the database's clock, not the worker's:
+# workers on different hosts disagree about the time, and one whose clock ran ahead of another's
+# by more than a lease would take a row that the other is still sending. (SQLite is one
+# process, so one clock.) Due times stay on the workers' clocks: a skew there moves a send by
+# the skew, it never doubles one.
+def _lease_clock(pg: bool, name: str = "now") -> ColumnElement[datetime]:
+    return func.statement_timestamp() if pg else bindparam(name)
+
+
+def _lease_end(pg: bool) -> ColumnElement[datetime]:
+    """When a lease taken now ends: bind `lease` (a timedelta) on PostgreSQL, else `until`."""
+    if pg:
+        return func.statement_timestamp() + bindparam("lease", type_=Interval())
+    return bindparam("until")
+
+
+def _due_query(*, of_conversations: bool, pg: bool) -> Select[tuple[int, int]]:
     """The heads of the conversations' queues (each one's first pending row), if due, oldest
     first; of every conversation, or of the conversations bound as `conversations`.
 
@@ -73,7 +89,7 @@ def _due_query(*, of_conversations: bool) -> Select[tuple[int, int]]:
             # another sender may have finished (sent, held, failed) the head meanwhile.
             OutboxRow.status == "pending",
             OutboxRow.next_attempt_at <= now,
-            (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < now),
+            (OutboxRow.lease_until.is_(None)) | (OutboxRow.lease_until < _lease_clock(pg)),
         )
         .order_by(OutboxRow.id)
         .limit(bindparam("limit", type_=Integer))
@@ -87,7 +103,7 @@ _DUE = {
     (of, pg): query.with_for_update(skip_locked=True, of=OutboxRow) if pg else query
     for of in (False, True)
     for pg in (False, True)
-    for query in [_due_query(of_conversations=of)]
+    for query in [_due_query(of_conversations=of, pg=pg)]
 }
 _OUTBOX = OutboxRow.__table__
 
@@ -108,16 +124,17 @@ class LeasedRow:
 
 
 # Bound parameters are not named after columns (SQLAlchemy keeps those names for itself).
-_LEASE = (
-    update(_OUTBOX)
+_LEASE = {
+    pg: update(_OUTBOX)
     .where(
         _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
         not_indexed(_OUTBOX.c.status) == "pending",  # a second guard: only rows still waiting
-        (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < bindparam("at")),
+        (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < _lease_clock(pg, "at")),
     )
-    .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+    .values(lease_owner=bindparam("owner"), lease_until=_lease_end(pg))
     .returning(*(_OUTBOX.c[f.name] for f in fields(LeasedRow)))
-)
+    for pg in (False, True)
+}
 
 
 class Head(NamedTuple):
@@ -167,7 +184,7 @@ async def lease_heads(
         "limit": read,
         "take": take,
         "owner": owner,
-        "until": now + timedelta(seconds=seconds),
+        "lease": timedelta(seconds=seconds),
     }
     if conversations is not None:
         params["conversations"] = padded(conversations)
@@ -186,7 +203,7 @@ def _lease_heads_query(*, of_conversations: bool) -> Select[Any]:
     leased = (
         update(_OUTBOX)
         .where(_OUTBOX.c.id.in_(oldest.scalar_subquery()))
-        .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+        .values(lease_owner=bindparam("owner"), lease_until=_lease_end(pg=True))
         .returning(*(_OUTBOX.c[f.name] for f in fields(LeasedRow)))
         .cte("leased")
     )
@@ -210,10 +227,12 @@ async def lease(
     """Lease the rows `ids` to `owner` for `lease` seconds (those still pending and free)."""
     if not ids:
         return []
-    rows = await session.execute(
-        _LEASE,
-        {"ids": padded(ids), "owner": owner, "until": now + timedelta(seconds=lease), "at": now},
-    )
+    params: dict[str, Any] = {"ids": padded(ids), "owner": owner}
+    if pg := is_postgres(session):
+        params["lease"] = timedelta(seconds=lease)
+    else:
+        params |= {"until": now + timedelta(seconds=lease), "at": now}
+    rows = await session.execute(_LEASE[pg], params)
     return sorted((LeasedRow(*row) for row in rows), key=lambda r: r.id)
 
 

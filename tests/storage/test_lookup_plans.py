@@ -28,7 +28,7 @@ NOW = datetime(2026, 12, 5, tzinfo=UTC)
 CASES: dict[str, tuple[Any, str, str, dict[str, Any]]] = {
     # name: (statement, its IN list's parameter, the step it must take, its other parameters)
     "lease sends": (
-        _LEASE,
+        _LEASE[False],  # the SQLite variant
         "ids",
         "SEARCH outbox USING INTEGER PRIMARY KEY (rowid=?)",
         {"owner": "sender", "until": NOW, "at": NOW},
