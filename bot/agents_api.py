@@ -133,9 +133,7 @@ def add_routes(app: web.Application, runtime: Runtime) -> None:
 
 
 async def _announce(runtime: Runtime, agent: AgentRow) -> None:
-    await runtime.events.publish(
-        None, {"type": "agent", "agent_id": agent.id, "status": agent.status}
-    )
+    await runtime.events.publish({"type": "agent", "agent_id": agent.id, "status": agent.status})
 
 
 def _agent_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:

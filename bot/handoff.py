@@ -354,7 +354,7 @@ class HandoffService:
         if effects.wake_sender:
             self._wake_sender()
         for event in effects.events:
-            await self._events.publish(event.get("conversation_id"), event)
+            await self._events.publish(event)
         await self._notify(effects.events)
 
     async def change(self, work: Work[T]) -> T:
