@@ -4,7 +4,8 @@ Under `omnigate serve --workers N` a scrape reaches whichever worker the kernel 
 worker's own counters would jump between workers' totals (and read as resets). The supervisor
 sets PROMETHEUS_MULTIPROC_DIR (bot/workers.py): prometheus_client then keeps every value in a
 file per process, and a scrape of any worker adds up all of them, including those of workers
-that died and were restarted, so counters never go back.
+that died and were restarted (folded into archives by the supervisor, bot/metrics_files.py),
+so counters never go back.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from bot.metrics_files import reading
 from bot.workers import MULTIPROCESS_DIR
 
 
@@ -125,4 +127,4 @@ class Metrics:
             return generate_latest(self.registry)
         every_worker = CollectorRegistry()
         MultiProcessCollector(every_worker, path=directory)
-        return generate_latest(every_worker)
+        return reading(directory, lambda: generate_latest(every_worker))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
 import socket
@@ -34,12 +33,11 @@ from types import FrameType
 
 from bot.event_loop import EventLoopUnavailable
 from bot.event_loop import resolve as resolve_event_loop
+from bot.metrics_files import METRIC_FILE, fold_dead_worker
 from bot.settings import Settings
 
 # prometheus_client's variable, spelled out: the supervisor does not import it (bot/metrics.py)
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-# Its files there (counter_<pid>.db, gauge_mostrecent_<pid>.db, ...): nothing else is removed.
-_PROMETHEUS_FILE = re.compile(r"(counter|gauge_\w+|histogram|summary)_\d+\.db")
 
 log = logging.getLogger("omnigate.workers")
 
@@ -89,7 +87,7 @@ def metrics_dir(env: dict[str, str]) -> tuple[str, bool]:
         return tempfile.mkdtemp(prefix="omnigate-metrics-"), True
     os.makedirs(given, exist_ok=True)
     for name in os.listdir(given):
-        if _PROMETHEUS_FILE.fullmatch(name):
+        if METRIC_FILE.fullmatch(name):  # nothing else is removed
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(given, name))
     return given, False
@@ -188,10 +186,17 @@ class Supervisor:
                     lived,
                     delay,
                 )
+                self._fold_metrics(worker.proc.pid)
                 worker.proc = None
                 worker.restart_at = now + delay
             if worker.proc is None and now >= worker.restart_at:
                 self._spawn(worker)
+
+    def _fold_metrics(self, pid: int) -> None:
+        try:
+            fold_dead_worker(self._metrics_dir, pid)
+        except Exception:  # the supervisor must go on restarting workers
+            log.exception("metrics of worker pid %d not folded into the archive", pid)
 
     def _stop_all(self) -> int:
         name = signal.Signals(self._stop_signal or signal.SIGTERM).name

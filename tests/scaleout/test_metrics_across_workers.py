@@ -98,6 +98,10 @@ async def test_every_scrape_reports_all_workers_and_survives_a_restart(
             await asyncio.sleep(0.2)
         for page in await scrapes(gateway.base_url, 8):
             assert sample(page, "omnigate_messages_in_total", channel="sms") == TOTAL
+        # ...from the archive the supervisor folded its files into: a worker dying in a loop
+        # does not pile up files for every scrape to read.
+        assert not list(directory.glob(f"*_{workers[0]}.db"))
+        assert (directory / "counter_archive.db").exists()
     finally:
         stop_supervised(gateway)
     assert directory.is_dir()  # the operator's directory is kept
@@ -111,7 +115,8 @@ def test_the_supervisor_makes_its_own_directory_unless_given_one(tmp_path: Path)
         os.rmdir(made)
     given = tmp_path / "given"
     given.mkdir()
-    for stale in ("counter_1.db", "gauge_mostrecent_12.db", "histogram_345.db"):
+    stale_files = ("counter_1.db", "gauge_mostrecent_12.db", "histogram_345.db")
+    for stale in (*stale_files, "counter_archive.db"):
         (given / stale).write_bytes(b"stale")
     for other in ("notes.txt", "app.db", "counter.db"):  # not prometheus_client's: kept
         (given / other).write_text("not ours")
