@@ -52,8 +52,8 @@ def new_row(
 # by more than a lease would take a row that the other is still sending. (SQLite is one
 # process, so one clock.) Due times stay on the workers' clocks: a skew there moves a send by
 # the skew, it never doubles one.
-def _lease_clock(pg: bool, name: str = "now") -> ColumnElement[datetime]:
-    return func.statement_timestamp() if pg else bindparam(name)
+def _lease_clock(pg: bool) -> ColumnElement[datetime]:
+    return func.statement_timestamp() if pg else bindparam("now")
 
 
 def _lease_end(pg: bool) -> ColumnElement[datetime]:
@@ -129,7 +129,7 @@ _LEASE = {
     .where(
         _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
         not_indexed(_OUTBOX.c.status) == "pending",  # a second guard: only rows still waiting
-        (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < _lease_clock(pg, "at")),
+        (_OUTBOX.c.lease_until.is_(None)) | (_OUTBOX.c.lease_until < _lease_clock(pg)),
     )
     .values(lease_owner=bindparam("owner"), lease_until=_lease_end(pg))
     .returning(*(_OUTBOX.c[f.name] for f in fields(LeasedRow)))
@@ -231,7 +231,7 @@ async def lease(
     if pg := is_postgres(session):
         params["lease"] = timedelta(seconds=lease)
     else:
-        params |= {"until": now + timedelta(seconds=lease), "at": now}
+        params |= {"until": now + timedelta(seconds=lease), "now": now}
     rows = await session.execute(_LEASE[pg], params)
     return sorted((LeasedRow(*row) for row in rows), key=lambda r: r.id)
 

@@ -31,7 +31,7 @@ CASES: dict[str, tuple[Any, str, str, dict[str, Any]]] = {
         _LEASE[False],  # the SQLite variant
         "ids",
         "SEARCH outbox USING INTEGER PRIMARY KEY (rowid=?)",
-        {"owner": "sender", "until": NOW, "at": NOW},
+        {"owner": "sender", "until": NOW, "now": NOW},
     ),
     "finish turns": (
         _FINISH_TURNS,
