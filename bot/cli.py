@@ -36,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.event_loop import EventLoopUnavailable, new_event_loop
+    from bot.heap import freeze_startup_heap
 
     try:
         loop = new_event_loop(settings.event_loop)
@@ -44,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _migrate_in_child(settings)
     app = create_app(settings)
+    app.on_startup.append(freeze_startup_heap)
     print(f"Omnigate on http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
     # run_app turns SIGTERM/SIGINT into a graceful shutdown (our on_shutdown drains work).
     web.run_app(

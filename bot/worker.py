@@ -35,6 +35,7 @@ async def _watch_parent(parent: int) -> None:
 
 def run_worker(index: int) -> int:
     from bot.app import create_app
+    from bot.heap import freeze_startup_heap
 
     settings = Settings.from_env()
     logs.setup(settings.log_level, settings.log_format)
@@ -51,6 +52,7 @@ def run_worker(index: int) -> int:
         for task in watcher:
             task.cancel()
 
+    app.on_startup.append(freeze_startup_heap)
     app.on_startup.append(ready)
     app.on_cleanup.append(stopped)
     web.run_app(
