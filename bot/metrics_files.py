@@ -46,8 +46,6 @@ def fold_dead_worker(directory: str, pid: int) -> int:
     """Add the counters, histograms and summaries of the dead worker `pid` to the archives and
     remove its files, gauges included (the gauges are the shared database's figures, written
     afresh by the live worker a scrape reaches). Returns how many files were removed."""
-    from prometheus_client.mmap_dict import MmapedDict
-
     removed = 0
     with _locked(directory, fcntl.LOCK_EX):
         for name in os.listdir(directory):
@@ -57,26 +55,30 @@ def fold_dead_worker(directory: str, pid: int) -> int:
             path = os.path.join(directory, name)
             kind = match.group(1)
             if kind in _ADDED_UP:
-                archive = os.path.join(directory, f"{kind}_archive.db")
-                # Stored values are per key and additive for these kinds: a histogram keeps
-                # each bucket's own count and its sum (the scrape makes them cumulative).
-                totals: defaultdict[str, float] = defaultdict(float)
-                for source in (archive, path):
-                    if os.path.exists(source):
-                        for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(
-                            source
-                        ):
-                            totals[key] += value
-                partial = archive + ".part"  # not *.db: never read by a scrape
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(partial)
-                merged = MmapedDict(partial)
-                try:
-                    for key, value in totals.items():
-                        merged.write_value(key, value, 0.0)
-                finally:
-                    merged.close()
-                os.replace(partial, archive)
+                _add_to_archive(path, os.path.join(directory, f"{kind}_archive.db"))
             os.remove(path)
             removed += 1
     return removed
+
+
+def _add_to_archive(path: str, archive: str) -> None:
+    """Rewrite `archive` as itself plus `path`. Stored values are per key and additive for
+    these kinds: a histogram keeps each bucket's own count and its sum (a scrape makes them
+    cumulative)."""
+    from prometheus_client.mmap_dict import MmapedDict  # only once a worker died
+
+    totals: defaultdict[str, float] = defaultdict(float)
+    for source in (archive, path):
+        if os.path.exists(source):
+            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(source):
+                totals[key] += value
+    partial = archive + ".part"  # not *.db: never read by a scrape
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(partial)
+    merged = MmapedDict(partial)
+    try:
+        for key, value in totals.items():
+            merged.write_value(key, value, 0.0)
+    finally:
+        merged.close()
+    os.replace(partial, archive)
