@@ -11,7 +11,6 @@ already holding them, the worker's file not yet removed) or not at all.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 from collections import defaultdict
@@ -27,10 +26,12 @@ _LOCK = ".lock"  # not *.db: prometheus_client never reads it
 
 
 @contextlib.contextmanager
-def _locked(directory: str, mode: int) -> Iterator[None]:
+def _locked(directory: str, *, exclusive: bool) -> Iterator[None]:
+    import fcntl  # here: bot.metrics imports this module on every platform
+
     fd = os.open(os.path.join(directory, _LOCK), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, mode)
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -38,7 +39,7 @@ def _locked(directory: str, mode: int) -> Iterator[None]:
 
 def reading(directory: str, collect: Callable[[], T]) -> T:
     """Run a scrape's `collect` while no fold is under way."""
-    with _locked(directory, fcntl.LOCK_SH):
+    with _locked(directory, exclusive=False):
         return collect()
 
 
@@ -47,7 +48,7 @@ def fold_dead_worker(directory: str, pid: int) -> int:
     remove its files, gauges included (the gauges are the shared database's figures, written
     afresh by the live worker a scrape reaches). Returns how many files were removed."""
     removed = 0
-    with _locked(directory, fcntl.LOCK_EX):
+    with _locked(directory, exclusive=True):
         for name in os.listdir(directory):
             match = METRIC_FILE.fullmatch(name)
             if match is None or match.group(2) != str(pid):
