@@ -49,9 +49,12 @@ async def webhooks(options: Options) -> list[dict[str, Any]]:
         flush=True,
     )
     results: list[dict[str, Any]] = []
-    for config in configs(options):
-        print(f"running {config.name} ×{config.workers}…", flush=True)
-        results.append(await run_config(config, options))
+    for round_ in range(1, options.repeat + 1):  # rounds interleaved: a drift hits them all
+        for config in configs(options):
+            tag = f" (round {round_} of {options.repeat})" if options.repeat > 1 else ""
+            print(f"running {config.name} ×{config.workers}{tag}…", flush=True)
+            result = await run_config(config, options)
+            results.append(result | ({"round": round_} if options.repeat > 1 else {}))
     print()
     print(webhooks_report.table(results))
     return results

@@ -35,6 +35,7 @@ class Options:
     burst_seconds: float = 20.0  # ...and for at most this long
     workers: int = 2  # gateway workers on PostgreSQL + Redis
     redis_url: str = DEFAULT_REDIS_URL
+    repeat: int = 1  # rounds of every configuration, interleaved
     output_given: Path | None = None
 
     def output_for(self, scenario: str) -> Path:
@@ -88,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=int, default=2, help="webhooks: workers on PostgreSQL (2)")
     p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="webhooks: rounds of every configuration, interleaved, with medians (1); "
+        "a VM's speed drifts between runs, so one round proves little",
+    )
+    p.add_argument(
         "--redis-url",
         default=os.environ.get("OMNIGATE_BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="webhooks: Redis for the workers, keys under a random prefix deleted after "
@@ -115,8 +123,8 @@ def parse(argv: list[str] | None = None) -> Options:
     if conversations < 1 or messages < 1:
         p.error("--conversations and --messages must be at least 1")
     webhooks = int(pick(args.webhooks, 20_000, 600))
-    if webhooks < 1 or args.concurrency < 1 or args.workers < 1:
-        p.error("--webhooks, --concurrency and --workers must be at least 1")
+    if webhooks < 1 or args.concurrency < 1 or args.workers < 1 or args.repeat < 1:
+        p.error("--webhooks, --concurrency, --workers and --repeat must be at least 1")
     scenarios = SCENARIOS if args.scenario == "all" else (args.scenario,)
     output_given: Path | None = args.output
     options = Options(
@@ -137,6 +145,7 @@ def parse(argv: list[str] | None = None) -> Options:
         burst_seconds=pick(args.burst_seconds, 20.0, 5.0),
         workers=args.workers,
         redis_url=args.redis_url,
+        repeat=args.repeat,
         output_given=output_given,
     )
     return replace(options, output=options.output_for("webchat"))

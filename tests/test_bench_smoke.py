@@ -109,6 +109,36 @@ def test_quick_webhooks_benchmark_on_sqlite_loses_and_duplicates_nothing(tmp_pat
     assert all(m["peak_mb"] for m in result["memory"])
 
 
+def test_rounds_interleave_and_report_medians(tmp_path: Path) -> None:
+    """--repeat 2: every configuration twice, interleaved, each divided by its own round's
+    ceiling, then each figure's median and range over the rounds."""
+    output = tmp_path / "webhooks.json"
+    args = ["--scenario", "webhooks", "--quick", "--repeat", "2", "--backend", "sqlite"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args, "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(output.read_text())["results"]
+    assert [(r["config"], r["round"]) for r in results] == [
+        ("ceiling", 1),
+        ("sqlite", 1),
+        ("ceiling", 2),
+        ("sqlite", 2),
+    ]
+    assert all(r["ok"] for r in results), [r.get("problems") for r in results]
+    assert "medians over 2 rounds (min–max):" in done.stdout, done.stdout
+    rates = sorted(r["burst"]["acks_per_s"] for r in results if r["config"] == "sqlite")
+    median = round((rates[0] + rates[1]) / 2)
+    row = re.search(r"^sqlite×1\s+(\d+) \((\d+)–(\d+)\)", done.stdout, re.M)
+    assert row, done.stdout
+    assert [int(v) for v in row.groups()] == [median, round(rates[0]), round(rates[1])]
+    assert re.search(r"^sqlite×1 #2 ", done.stdout, re.M), done.stdout
+
+
 def test_webhook_checks_count_lost_and_duplicated_messages() -> None:
     """The webhook checks are not vacuous: a doubled row, a missing reply and a reply sent
     twice to the provider are each counted."""
