@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,17 @@ def normalize_url(url: str) -> str:
 
 
 def _json_dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson refuses and json takes: integers past 64 bits
+        return json.dumps(value, ensure_ascii=False)
+
+
+def _json_loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN or Infinity, as the json module wrote them before
+        return json.loads(text)
 
 
 def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> AsyncEngine:
@@ -44,7 +55,7 @@ def create_engine(url: str, *, background_checkpoints: bool = False, **kwargs: A
     # gateway's CPU under load; orjson does it 5-12 times faster. Non-ASCII is kept as UTF-8
     # instead of \u escapes; both read back the same.
     kwargs.setdefault("json_serializer", _json_dumps)
-    kwargs.setdefault("json_deserializer", orjson.loads)
+    kwargs.setdefault("json_deserializer", _json_loads)
     if url.startswith("sqlite"):
         # One connection: SQLite has one writer anyway, and waiting for the connection in
         # asyncio is far cheaper than SQLite's busy handler sleeping on a locked database.
