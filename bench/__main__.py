@@ -23,6 +23,10 @@ def _options_json(options: Options) -> dict[str, Any]:
     return plain | {"pg_url": make_url(options.pg_url).render_as_string(hide_password=True)}
 
 
+def _round_tag(round_: int, options: Options) -> str:
+    return f" (round {round_} of {options.repeat})" if options.repeat > 1 else ""
+
+
 async def webchat(options: Options) -> list[dict[str, Any]]:
     print(
         f"webchat load: {options.conversations} concurrent web chat conversations × "
@@ -31,9 +35,11 @@ async def webchat(options: Options) -> list[dict[str, Any]]:
         flush=True,
     )
     results: list[dict[str, Any]] = []
-    for backend in options.backends:
-        print(f"running {backend}…", flush=True)
-        results.append(await run_backend(backend, options))
+    for round_ in range(1, options.repeat + 1):
+        for backend in options.backends:
+            print(f"running {backend}{_round_tag(round_, options)}…", flush=True)
+            result = await run_backend(backend, options)
+            results.append(result | ({"round": round_} if options.repeat > 1 else {}))
     print()
     print(report.table(results))
     return results
@@ -51,8 +57,8 @@ async def webhooks(options: Options) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for round_ in range(1, options.repeat + 1):  # rounds interleaved: a drift hits them all
         for config in configs(options):
-            tag = f" (round {round_} of {options.repeat})" if options.repeat > 1 else ""
-            print(f"running {config.name} ×{config.workers}{tag}…", flush=True)
+            name = f"{config.name} ×{config.workers}"
+            print(f"running {name}{_round_tag(round_, options)}…", flush=True)
             result = await run_config(config, options)
             results.append(result | ({"round": round_} if options.repeat > 1 else {}))
     print()

@@ -92,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
         "--repeat",
         type=int,
         default=1,
-        help="webhooks: rounds of every configuration, interleaved, with medians (1); "
+        help="rounds of every configuration, interleaved, with medians (1); "
         "a VM's speed drifts between runs, so one round proves little",
     )
     p.add_argument(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from statistics import median
 from typing import Any
+
+# A figure summarised over rounds: its heading, how to read it off one result, its decimals.
+Figure = tuple[str, Callable[[dict[str, Any]], float | None], int]
 
 COLUMNS = (
     ("backend", 10),
@@ -44,10 +48,48 @@ def _num(value: float | None, digits: int = 1, unit: str = "") -> str:
     return "-" if value is None else f"{value:.{digits}f}{unit}"
 
 
+def _spread(values: list[float], digits: int) -> str:
+    if not values:
+        return "-"
+    low, mid, high = (_num(v, digits) for v in (min(values), median(values), max(values)))
+    return f"{mid} ({low}–{high})"
+
+
+def medians_table(groups: dict[str, list[dict[str, Any]]], figures: Sequence[Figure]) -> list[str]:
+    """Per configuration (its results, one per round), each figure's median and range."""
+    if not groups:
+        return []
+    columns = [("config", 19), *((heading, 22) for heading, _, _ in figures)]
+    lines = [
+        f"medians over {max(len(runs) for runs in groups.values())} rounds (min–max):",
+        line([heading for heading, _ in columns], columns),
+    ]
+    for name, runs in groups.items():
+        cells = [name]
+        for _heading, read, digits in figures:
+            cells.append(_spread([v for r in runs if (v := read(r)) is not None], digits))
+        lines.append(line(cells, columns))
+    return [*lines, ""]
+
+
+def label(result: dict[str, Any]) -> str:
+    """The backend, and its round when the run had several."""
+    return result["backend"] + (f" #{result['round']}" if "round" in result else "")
+
+
+_WEBCHAT_FIGURES: tuple[Figure, ...] = (
+    ("msg/s", lambda r: r["load"]["messages_per_s"], 0),
+    ("ack p99", lambda r: r["load"]["ack"]["p99_ms"], 1),
+    ("reply p50", lambda r: r["load"]["reply"]["p50_ms"], 1),
+    ("reply p99", lambda r: r["load"]["reply"]["p99_ms"], 1),
+    ("RSS peak", lambda r: r["memory"]["peak_mb"], 1),
+)
+
+
 def row(result: dict[str, Any]) -> str:
     load, memory = result["load"], result["memory"]
     cells = (
-        result["backend"],
+        label(result),
         f"{load['conversations']}×{load['messages_planned'] // max(1, load['conversations'])}",
         _num(load["messages_per_s"]),
         _num(load["ack"]["p50_ms"], 2),
@@ -64,7 +106,7 @@ def row(result: dict[str, Any]) -> str:
 
 
 def details(result: dict[str, Any]) -> list[str]:
-    name = result["backend"]
+    name = label(result)
     if "skipped" in result:
         return [f"{name}: skipped: {result['skipped']}"]
     if "load" not in result:
@@ -102,7 +144,12 @@ def details(result: dict[str, Any]) -> list[str]:
 
 def table(results: list[dict[str, Any]]) -> str:
     measured = [r for r in results if "load" in r]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in measured:
+        if "round" in r:
+            groups.setdefault(r["backend"], []).append(r)
     lines = [HEADER, "-" * len(HEADER), *(row(r) for r in measured), LEGEND, ""]
+    lines += medians_table(groups, _WEBCHAT_FIGURES)
     for result in results:
         lines += details(result)
     return "\n".join(lines)

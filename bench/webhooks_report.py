@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from statistics import median
 from typing import Any
 
-from bench.report import _num, line
+from bench.report import Figure, _num, line, medians_table
 
 COLUMNS = (
     ("config", 19),
@@ -96,45 +94,27 @@ def _talk(result: dict[str, Any], figure: str) -> float | None:
     return talk["messages_per_s"] if figure == "rate" else talk["reply"]["p99_ms"]
 
 
-# Figures summarised over rounds: heading, how to read it off a result and its ceiling, decimals.
-_SPREAD: tuple[tuple[str, Callable[[dict[str, Any], float | None], float | None], int], ...] = (
-    ("ingest/s", lambda r, _c: r["burst"]["acks_per_s"], 0),
-    ("×ceil", lambda r, c: r["burst"]["acks_per_s"] / c if c else None, 2),
-    ("ack p99", lambda r, _c: r["burst"]["ack"]["p99_ms"], 1),
-    ("drain/s", lambda r, _c: r["burst"]["messages_per_s"] if r["kind"] == "gateway" else None, 0),
-    ("e2e/s", lambda r, _c: _talk(r, "rate"), 0),
-    ("e2e p99", lambda r, _c: _talk(r, "p99"), 1),
-)
-_SPREAD_COLUMNS = [("config", 19), *((heading, 22) for heading, _, _ in _SPREAD)]
-
-
-def _spread(values: list[float], digits: int) -> str:
-    if not values:
-        return "-"
-    low, mid, high = (_num(v, digits) for v in (min(values), median(values), max(values)))
-    return f"{mid} ({low}–{high})"
-
-
 def medians(results: list[dict[str, Any]]) -> list[str]:
     """Per configuration, each figure's median over the rounds and its range."""
     limits = ceilings(results)
+
+    def ratio(r: dict[str, Any]) -> float | None:
+        ceiling = limits.get((r["round"], r["workers"]))
+        return r["burst"]["acks_per_s"] / ceiling if ceiling else None
+
+    figures: tuple[Figure, ...] = (
+        ("ingest/s", lambda r: r["burst"]["acks_per_s"], 0),
+        ("×ceil", ratio, 2),
+        ("ack p99", lambda r: r["burst"]["ack"]["p99_ms"], 1),
+        ("drain/s", lambda r: r["burst"]["messages_per_s"] if r["kind"] == "gateway" else None, 0),
+        ("e2e/s", lambda r: _talk(r, "rate"), 0),
+        ("e2e p99", lambda r: _talk(r, "p99"), 1),
+    )
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         if "burst" in r and "round" in r:
             groups.setdefault(f"{r['config']}×{r['workers']}", []).append(r)
-    if not groups:
-        return []
-    lines = [
-        f"medians over {max(len(g) for g in groups.values())} rounds (min–max):",
-        line([heading for heading, _ in _SPREAD_COLUMNS], _SPREAD_COLUMNS),
-    ]
-    for name, runs in groups.items():
-        cells = [name]
-        for _heading, read, digits in _SPREAD:
-            read_off = (read(r, limits.get((r["round"], r["workers"]))) for r in runs)
-            cells.append(_spread([v for v in read_off if v is not None], digits))
-        lines.append(line(cells, _SPREAD_COLUMNS))
-    return [*lines, ""]
+    return medians_table(groups, figures)
 
 
 def _cpu(name: str, cpu: dict[str, Any]) -> str:

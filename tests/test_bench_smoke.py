@@ -139,6 +139,32 @@ def test_rounds_interleave_and_report_medians(tmp_path: Path) -> None:
     assert re.search(r"^sqlite×1 #2 ", done.stdout, re.M), done.stdout
 
 
+def test_web_chat_rounds_report_medians(tmp_path: Path) -> None:
+    output = tmp_path / "webchat.json"
+    args = ["--quick", "--repeat", "2", "--backend", "sqlite", "--output", str(output)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(output.read_text())["results"]
+    assert [(r["backend"], r["round"], r["ok"]) for r in results] == [
+        ("sqlite", 1, True),
+        ("sqlite", 2, True),
+    ]
+    rates = sorted(r["load"]["messages_per_s"] for r in results)
+    row = re.search(r"^sqlite\s+(\d+) \((\d+)–(\d+)\)", done.stdout, re.M)
+    assert row, done.stdout
+    assert [int(v) for v in row.groups()] == [
+        round((rates[0] + rates[1]) / 2),
+        round(rates[0]),
+        round(rates[1]),
+    ]
+
+
 def test_webhook_checks_count_lost_and_duplicated_messages() -> None:
     """The webhook checks are not vacuous: a doubled row, a missing reply and a reply sent
     twice to the provider are each counted."""
