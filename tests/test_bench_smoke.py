@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -109,20 +110,34 @@ def test_quick_webhooks_benchmark_on_sqlite_loses_and_duplicates_nothing(tmp_pat
     assert all(m["peak_mb"] for m in result["memory"])
 
 
-def test_rounds_interleave_and_report_medians(tmp_path: Path) -> None:
-    """--repeat 2: every configuration twice, interleaved, each divided by its own round's
-    ceiling, then each figure's median and range over the rounds."""
-    output = tmp_path / "webhooks.json"
-    args = ["--scenario", "webhooks", "--quick", "--repeat", "2", "--backend", "sqlite"]
+def _rounds(tmp_path: Path, *args: str) -> tuple[str, list[dict[str, Any]]]:
+    """Run `python -m bench --quick --repeat 2 --backend sqlite *args`: its output and results."""
+    output = tmp_path / "bench.json"
+    rounds = ["--quick", "--repeat", "2", "--backend", "sqlite", "--output", str(output)]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", *args, "--output", str(output)],
+        [sys.executable, "-m", "bench", *rounds, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    results = json.loads(output.read_text())["results"]
+    assert "medians over 2 rounds (min–max):" in done.stdout, done.stdout
+    return done.stdout, json.loads(output.read_text())["results"]
+
+
+def _assert_median_row(stdout: str, name: str, values: list[float]) -> None:
+    """The medians table's first figure for `name`: the median of two rounds and their range."""
+    low, high = sorted(values)
+    row = re.search(rf"^{re.escape(name)}\s+(\d+) \((\d+)–(\d+)\)", stdout, re.M)
+    assert row, stdout
+    assert [int(v) for v in row.groups()] == [round((low + high) / 2), round(low), round(high)]
+
+
+def test_rounds_interleave_and_report_medians(tmp_path: Path) -> None:
+    """--repeat 2: every configuration twice, interleaved, each divided by its own round's
+    ceiling, then each figure's median and range over the rounds."""
+    stdout, results = _rounds(tmp_path, "--scenario", "webhooks")
     assert [(r["config"], r["round"]) for r in results] == [
         ("ceiling", 1),
         ("sqlite", 1),
@@ -130,39 +145,18 @@ def test_rounds_interleave_and_report_medians(tmp_path: Path) -> None:
         ("sqlite", 2),
     ]
     assert all(r["ok"] for r in results), [r.get("problems") for r in results]
-    assert "medians over 2 rounds (min–max):" in done.stdout, done.stdout
-    rates = sorted(r["burst"]["acks_per_s"] for r in results if r["config"] == "sqlite")
-    median = round((rates[0] + rates[1]) / 2)
-    row = re.search(r"^sqlite×1\s+(\d+) \((\d+)–(\d+)\)", done.stdout, re.M)
-    assert row, done.stdout
-    assert [int(v) for v in row.groups()] == [median, round(rates[0]), round(rates[1])]
-    assert re.search(r"^sqlite×1 #2 ", done.stdout, re.M), done.stdout
+    rates = [r["burst"]["acks_per_s"] for r in results if r["config"] == "sqlite"]
+    _assert_median_row(stdout, "sqlite×1", rates)
+    assert re.search(r"^sqlite×1 #2 ", stdout, re.M), stdout
 
 
 def test_web_chat_rounds_report_medians(tmp_path: Path) -> None:
-    output = tmp_path / "webchat.json"
-    args = ["--quick", "--repeat", "2", "--backend", "sqlite", "--output", str(output)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    results = json.loads(output.read_text())["results"]
+    stdout, results = _rounds(tmp_path)
     assert [(r["backend"], r["round"], r["ok"]) for r in results] == [
         ("sqlite", 1, True),
         ("sqlite", 2, True),
     ]
-    rates = sorted(r["load"]["messages_per_s"] for r in results)
-    row = re.search(r"^sqlite\s+(\d+) \((\d+)–(\d+)\)", done.stdout, re.M)
-    assert row, done.stdout
-    assert [int(v) for v in row.groups()] == [
-        round((rates[0] + rates[1]) / 2),
-        round(rates[0]),
-        round(rates[1]),
-    ]
+    _assert_median_row(stdout, "sqlite", [r["load"]["messages_per_s"] for r in results])
 
 
 def test_webhook_checks_count_lost_and_duplicated_messages() -> None:
