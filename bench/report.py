@@ -55,8 +55,20 @@ def _spread(values: list[float], digits: int) -> str:
     return f"{mid} ({low}–{high})"
 
 
-def medians_table(groups: dict[str, list[dict[str, Any]]], figures: Sequence[Figure]) -> list[str]:
-    """Per configuration (its results, one per round), each figure's median and range."""
+def round_suffix(result: dict[str, Any]) -> str:
+    """ " #2" for a result of round 2 when the run had several rounds, else nothing."""
+    return f" #{result['round']}" if "round" in result else ""
+
+
+def medians_table(
+    results: list[dict[str, Any]], name: Callable[[dict[str, Any]], str], figures: Sequence[Figure]
+) -> list[str]:
+    """Per configuration (`name` of a result), each figure's median and range over the rounds
+    (results of a run with one round have none)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        if "round" in r:
+            groups.setdefault(name(r), []).append(r)
     if not groups:
         return []
     columns = [("config", 19), *((heading, 22) for heading, _, _ in figures)]
@@ -73,8 +85,7 @@ def medians_table(groups: dict[str, list[dict[str, Any]]], figures: Sequence[Fig
 
 
 def label(result: dict[str, Any]) -> str:
-    """The backend, and its round when the run had several."""
-    return result["backend"] + (f" #{result['round']}" if "round" in result else "")
+    return result["backend"] + round_suffix(result)
 
 
 _WEBCHAT_FIGURES: tuple[Figure, ...] = (
@@ -144,12 +155,8 @@ def details(result: dict[str, Any]) -> list[str]:
 
 def table(results: list[dict[str, Any]]) -> str:
     measured = [r for r in results if "load" in r]
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in measured:
-        if "round" in r:
-            groups.setdefault(r["backend"], []).append(r)
     lines = [HEADER, "-" * len(HEADER), *(row(r) for r in measured), LEGEND, ""]
-    lines += medians_table(groups, _WEBCHAT_FIGURES)
+    lines += medians_table(measured, lambda r: r["backend"], _WEBCHAT_FIGURES)
     for result in results:
         lines += details(result)
     return "\n".join(lines)

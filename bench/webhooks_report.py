@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import Figure, _num, line, medians_table
+from bench.report import Figure, _num, line, medians_table, round_suffix
 
 COLUMNS = (
     ("config", 19),
@@ -36,9 +36,12 @@ LEGEND = (
 )
 
 
+def _config(result: dict[str, Any]) -> str:
+    return f"{result['config']}×{result['workers']}"
+
+
 def label(result: dict[str, Any]) -> str:
-    round_ = f" #{result['round']}" if "round" in result else ""
-    return f"{result['config']}×{result['workers']}{round_}"
+    return _config(result) + round_suffix(result)
 
 
 def _cells(result: dict[str, Any], ceiling: float | None) -> tuple[str, ...]:
@@ -110,11 +113,7 @@ def medians(results: list[dict[str, Any]]) -> list[str]:
         ("e2e/s", lambda r: _talk(r, "rate"), 0),
         ("e2e p99", lambda r: _talk(r, "p99"), 1),
     )
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in results:
-        if "burst" in r and "round" in r:
-            groups.setdefault(f"{r['config']}×{r['workers']}", []).append(r)
-    return medians_table(groups, figures)
+    return medians_table([r for r in results if "burst" in r], _config, figures)
 
 
 def _cpu(name: str, cpu: dict[str, Any]) -> str:
