@@ -56,7 +56,7 @@ def _spread(values: list[float], digits: int) -> str:
 
 
 def round_suffix(result: dict[str, Any]) -> str:
-    """ " #2" for a result of round 2 when the run had several rounds, else nothing."""
+    """The round of a result (" #2") when the run had several, else nothing."""
     return f" #{result['round']}" if "round" in result else ""
 
 
